@@ -1,0 +1,188 @@
+"""The ASGI application: GraphQL over HTTP at /graphql, health at /healthz and /readyz.
+
+GraphQL over HTTP follows the spec: POST and GET (queries only on GET; a mutation over GET
+is a 405), `application/graphql-response+json` when the client accepts it (request errors
+are then a 400) and `application/json` otherwise (always 200 for a well-formed request).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.extensions import MaskErrors
+from cross_web import HTTPException
+
+from graph.access import SYSTEM
+from graph.context import Context
+from graph.db import StatementLog, create_engine, create_session_factory, current_statement_log
+from graph.settings import Settings, get_settings
+
+log = logging.getLogger("partnergraph")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def _accepted_media_type(request: Request) -> str | None:
+    """The response media type for this Accept header, or None if we can offer none."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return JSON
+    offered = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if GRAPHQL_RESPONSE in offered:
+        return GRAPHQL_RESPONSE
+    if any(kind in (JSON, "application/*", "*/*") for kind in offered):
+        return JSON
+    if "text/html" in offered and request.method == "GET":
+        return JSON  # a browser: GraphiQL is served before this matters
+    return None
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Expected errors (bad arguments, permission refusals, validation) reach the client as
+    they are; anything else is logged and replaced by a message with the request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=self._is_unexpected, error_message="Internal server error.")
+
+    @staticmethod
+    def _is_unexpected(error: GraphQLError) -> bool:
+        original = error.original_error
+        return original is not None and not isinstance(original, GraphQLError | PermissionError)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = current_request_id()
+        log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=error.original_error)
+        return GraphQLError(
+            self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL", "requestId": request_id}
+        )
+
+
+def current_request_id() -> str | None:
+    statements = current_statement_log.get()
+    return statements.request_id if statements is not None else None
+
+
+class GraphQLView(GraphQL):
+    """strawberry's ASGI view with our context, media types, status codes and statement counting."""
+
+    def __init__(self, schema: Any, settings: Settings, session_factory: Any) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
+        self.settings = settings
+        self.session_factory = session_factory
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        context = Context.build(
+            settings=self.settings,
+            principal=SYSTEM,
+            session_factory=self.session_factory,
+            statements=current_statement_log.get(),
+            request=request,
+            response=response,
+        )
+        request.state.context = context
+        return context
+
+    async def process_result(self, request: Request, result: Any) -> dict[str, Any]:
+        data = await super().process_result(request, result)
+        # A request error (unparsable, invalid, refused before execution) has no data at all.
+        request.state.request_error = (
+            result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+        )
+        if self.settings.debug and request.state.statements is not None:
+            data.setdefault("extensions", {})["sqlStatements"] = request.state.statements.count
+        return data
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        statements = StatementLog(request_id=request.headers.get("x-request-id") or uuid.uuid4().hex)
+        request.state.statements = statements
+        request.state.request_error = False
+        token = current_statement_log.set(statements)
+        try:
+            response = await self._respond(request)
+        finally:
+            current_statement_log.reset(token)
+            context = getattr(request.state, "context", None)
+            if context is not None:
+                await context.session.close()
+        response.headers["x-request-id"] = statements.request_id or ""
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        media_type = _accepted_media_type(request)
+        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "") and "query" not in request.query_params
+        if media_type is None and not wants_ide:
+            return _error(406, f"Accept {JSON} or {GRAPHQL_RESPONSE}.", JSON)
+        media_type = media_type or JSON
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            status, message = exc.status_code, exc.reason
+            if request.method == "GET" and "mutation" in message.lower():
+                return _error(405, "Mutations are only accepted over POST.", media_type, {"allow": "POST"})
+            return _error(status, message, media_type)
+        if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
+            response.headers["content-type"] = media_type
+            if media_type == GRAPHQL_RESPONSE and request.state.request_error:
+                response.status_code = 400
+        return response
+
+
+def _error(status: int, message: str, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"errors": [{"message": message}]}, status_code=status, media_type=media_type, headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+    session_factory = create_session_factory(engine)
+
+    from graph.schema import build_schema
+
+    schema = build_schema(extra_extensions=[MaskUnexpectedErrors])
+    view = GraphQLView(schema, settings, session_factory)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.settings = settings
+    return app

@@ -1,0 +1,32 @@
+"""Opaque global ids (Relay): base64 of "TypeName:id"."""
+
+from __future__ import annotations
+
+from strawberry import relay
+
+
+def encode_global_id(type_name: str, record_id: int) -> str:
+    return str(relay.GlobalID(type_name, str(record_id)))
+
+
+def decode_global_id(value: str, expected: str | tuple[str, ...] | None = None) -> tuple[str, int] | None:
+    """(type name, integer id) of a global id, or None when it is not one of ours."""
+    try:
+        gid = relay.GlobalID.from_id(value)
+    except Exception:  # noqa: BLE001 - any malformed id is simply "not an id of ours"
+        return None
+    if not gid.node_id.isdigit() or len(gid.node_id) > 18:
+        return None
+    if expected is not None:
+        names = (expected,) if isinstance(expected, str) else expected
+        if gid.type_name not in names:
+            return None
+    return gid.type_name, int(gid.node_id)
+
+
+def id_condition(column, global_id: str, type_names: str | tuple[str, ...]):  # noqa: ANN001, ANN201
+    """`column = <id>` for a filter on a global id; an id of the wrong kind matches nothing."""
+    from sqlalchemy import false
+
+    decoded = decode_global_id(global_id, type_names)
+    return false() if decoded is None else column == decoded[1]

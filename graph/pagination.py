@@ -1,0 +1,204 @@
+"""Keyset (cursor) pagination on an indexed (sort column, id) pair.
+
+Page 1,000 costs what page 1 costs: a cursor holds the sort value and id of the last row
+seen, and the next page is a range scan from there. Nested connections fetch the pages of
+many parents in one statement with ROW_NUMBER() partitioned by the parent key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Row, Select, func, literal, select, tuple_
+
+from graph.errors import BadInput
+from graph.reader import Reader
+
+CURSOR_VERSION = "k1"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated window: `limit` rows after (or before) a keyset position."""
+
+    sort: str  # column name on the model
+    descending: bool
+    limit: int
+    after: tuple[Any, int] | None = None
+    before: tuple[Any, int] | None = None
+    backward: bool = False  # `last`/`before`: read the window from its end
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    has_next: bool
+    has_previous: bool
+    request: PageRequest
+
+
+def page_request(
+    *,
+    model: type,
+    sort: str,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    default_size: int,
+    max_size: int,
+) -> PageRequest:
+    if first is not None and last is not None:
+        raise BadInput("Pass either `first` or `last`, not both.")
+    size = first if first is not None else last
+    if size is None:
+        size = default_size
+    if size < 0:
+        raise BadInput("`first` and `last` must not be negative.")
+    if size > max_size:
+        name = "first" if first is not None else "last"
+        raise BadInput(f"`{name}` may be at most {max_size}; got {size}. Page with cursors instead.")
+    column = model.__table__.c[sort]
+    return PageRequest(
+        sort=sort,
+        descending=descending,
+        limit=size,
+        after=decode_cursor(after, column) if after else None,
+        before=decode_cursor(before, column) if before else None,
+        backward=last is not None,
+    )
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "value"):  # enum
+        return value.value
+    return value
+
+
+def encode_cursor(request: PageRequest, row: Row) -> str:
+    payload = [CURSOR_VERSION, request.sort, _encode_value(getattr(row, request.sort)), row.id]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, column: Column) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        version, sort, value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadInput("Malformed cursor: pass back a cursor this API returned.") from exc
+    if version != CURSOR_VERSION or not isinstance(row_id, int):
+        raise BadInput("Malformed cursor: pass back a cursor this API returned.")
+    if sort != column.name:
+        raise BadInput(
+            f"This cursor belongs to an ordering by `{sort}`, not `{column.name}`; "
+            "keep `orderBy` the same while paging."
+        )
+    python_type = column.type.python_type
+    try:
+        if value is None:
+            decoded = None
+        elif python_type is datetime:
+            decoded = datetime.fromisoformat(value)
+        elif python_type is date:
+            decoded = date.fromisoformat(value)
+        elif python_type is Decimal:
+            decoded = Decimal(value)
+        else:
+            decoded = python_type(value)
+    except (ValueError, TypeError) as exc:
+        raise BadInput("Malformed cursor: pass back a cursor this API returned.") from exc
+    return decoded, row_id
+
+
+def _keyset(column: Column, id_column: Column, position: tuple[Any, int], forward_of: bool) -> ColumnElement:
+    """Rows strictly past `position` in the direction the scan runs."""
+    value, row_id = position
+    if column is id_column:
+        return id_column > row_id if forward_of else id_column < row_id
+    bound = tuple_(literal(value, column.type), literal(row_id, id_column.type))
+    pair = tuple_(column, id_column)
+    return pair > bound if forward_of else pair < bound
+
+
+def _window(model: type, request: PageRequest) -> tuple[list[ColumnElement], list[ColumnElement]]:
+    """Conditions and ORDER BY for the scan (reversed when reading backward)."""
+    table = model.__table__
+    column, id_column = table.c[request.sort], table.c.id
+    ascending = not request.descending
+    scan_ascending = ascending != request.backward
+    conditions = []
+    if request.after is not None:
+        conditions.append(_keyset(column, id_column, request.after, forward_of=ascending))
+    if request.before is not None:
+        conditions.append(_keyset(column, id_column, request.before, forward_of=not ascending))
+    if column is id_column:
+        order = [id_column.asc() if scan_ascending else id_column.desc()]
+    elif scan_ascending:
+        order = [column.asc(), id_column.asc()]
+    else:
+        order = [column.desc(), id_column.desc()]
+    return conditions, order
+
+
+def _finish(rows: list[Row], request: PageRequest) -> Page:
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    if request.backward:
+        rows.reverse()
+        return Page(rows, has_next=request.before is not None, has_previous=more, request=request)
+    return Page(rows, has_next=more, has_previous=request.after is not None, request=request)
+
+
+async def fetch_page(
+    reader: Reader, model: type, request: PageRequest, where: Sequence[ColumnElement] = ()
+) -> Page:
+    conditions, order = _window(model, request)
+    stmt = reader.select(model).where(*where, *conditions).order_by(*order).limit(request.limit + 1)
+    return _finish(list(await reader.rows(stmt)), request)
+
+
+async def fetch_pages_per_parent(
+    reader: Reader,
+    model: type,
+    parent_key: ColumnElement,
+    parent_ids: Sequence[int],
+    request: PageRequest,
+    where: Sequence[ColumnElement] = (),
+    join: Callable[[Select], Select] | None = None,
+) -> dict[int, Page]:
+    """One statement for the same page of many parents' lists."""
+    conditions, order = _window(model, request)
+    base = reader.select(model, parent_key.label("parent_key"))
+    if join is not None:
+        base = join(base)
+    base = base.where(parent_key.in_(parent_ids), *where, *conditions)
+    if len(parent_ids) == 1:
+        stmt = base.order_by(*order).limit(request.limit + 1)
+    else:
+        rank = func.row_number().over(partition_by=parent_key, order_by=order).label("page_rank")
+        inner = base.add_columns(rank).subquery()
+        stmt = select(inner).where(inner.c.page_rank <= request.limit + 1).order_by(inner.c.parent_key, inner.c.page_rank)
+    grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
+    for row in await reader.rows(stmt):
+        grouped[row.parent_key].append(row)
+    return {pid: _finish(rows, request) for pid, rows in grouped.items()}
+
+
+def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match that treats % and _ literally, on both backends."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+

@@ -1,0 +1,149 @@
+"""The schema: domain queries and mutations merged, plus Relay's node(id:) and nodes(ids:)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from graph.context import Info
+from graph.errors import BadInput
+from graph.ids import decode_global_id
+from graph.models import contracts, interactions, orders, organizations, people, products, service
+from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
+from graph.types import contracts as contract_types
+from graph.types import interactions as interaction_types
+from graph.types import orders as order_types
+from graph.types import organizations as organization_types
+from graph.types import people as people_types
+from graph.types import products as product_types
+from graph.types import service as service_types
+
+
+def _kind(kind: service.ServiceRecordKind):  # noqa: ANN202
+    return lambda row: row.kind is kind
+
+
+# GraphQL type name → (table, builder, extra check on the row). node(id:) resolves through
+# the same batched, scoped loaders as every other read.
+NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
+    "Organization": (organizations.Organization, organization_types.build_organization, None),
+    "Contact": (people.Contact, people_types.build_contact, None),
+    "User": (people.User, people_types.build_user, None),
+    "AccountOwnership": (people.AccountOwnership, people_types.build_ownership, None),
+    "Contract": (contracts.Contract, contract_types.build_contract, None),
+    "Product": (products.Product, product_types.build_product, None),
+    "Supply": (products.SupplierProduct, product_types.build_supply, None),
+    "Order": (orders.Order, order_types.build_order, None),
+    "OrderLine": (orders.OrderLine, order_types.build_line, None),
+    "Shipment": (orders.Shipment, order_types.build_shipment, None),
+    "Interaction": (interactions.Interaction, interaction_types.build_interaction, None),
+    **{
+        name: (service.ServiceRecord, service_types.build_service_record, _kind(kind))
+        for kind, name in SERVICE_TYPE_NAMES.items()
+    },
+}
+
+
+async def _resolve_nodes(info: Info, ids: list[str]) -> list[relay.Node | None]:
+    """Resolve global ids in one statement per table; unknown, malformed or unseen ids are null."""
+    wanted: dict[type, list[int]] = defaultdict(list)
+    decoded = []
+    for value in ids:
+        parsed = decode_global_id(value)
+        entry = NODE_TYPES.get(parsed[0]) if parsed else None
+        decoded.append((parsed, entry))
+        if entry is not None:
+            wanted[entry[0]].append(parsed[1])
+    loaded = {}
+    for model, record_ids in wanted.items():
+        rows = await info.context.loaders.by_id(model).load_many(record_ids)
+        loaded.update({(model, i): row for i, row in zip(record_ids, rows, strict=True)})
+    results: list[relay.Node | None] = []
+    for parsed, entry in decoded:
+        row = loaded.get((entry[0], parsed[1])) if entry else None
+        if row is None or (entry[2] is not None and not entry[2](row)):
+            results.append(None)
+        else:
+            results.append(entry[1](row))
+    return results
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Fetch any object by its global id; null if it does not exist or is not yours to see.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return (await _resolve_nodes(info, [id]))[0]
+
+    @strawberry.field(description="Fetch objects by global id, in order; null for each that does not exist or is not yours.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        limit = info.context.settings.max_batch_ids
+        if len(ids) > limit:
+            raise BadInput(f"`ids` may hold at most {limit} ids; got {len(ids)}.")
+        return await _resolve_nodes(info, ids)
+
+
+Query = merge_types(
+    "Query",
+    (
+        NodeQueries,
+        organization_types.OrganizationQueries,
+        people_types.PeopleQueries,
+        contract_types.ContractQueries,
+        product_types.ProductQueries,
+        order_types.OrderQueries,
+        service_types.ServiceQueries,
+        interaction_types.InteractionQueries,
+    ),
+)
+
+Mutation = merge_types(
+    "Mutation",
+    (
+        organization_types.OrganizationMutations,
+        people_types.PeopleMutations,
+        contract_types.ContractMutations,
+        product_types.ProductMutations,
+        order_types.OrderMutations,
+        service_types.ServiceMutations,
+        interaction_types.InteractionMutations,
+    ),
+)
+
+# Connections spend two levels (edges, node) per relationship: 15 allows six relationships deep.
+MAX_DEPTH = 15
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Expected errors are the client's business; unexpected ones are logged by the
+        error-masking extension with the request id."""
+
+
+def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[*service_types.CONCRETE_TYPES],
+        extensions=[
+            ParserCache(maxsize=512),
+            ValidationCache(maxsize=512),
+            QueryDepthLimiter(max_depth=MAX_DEPTH),
+            MaxAliasesLimiter(max_alias_count=30),
+            MaxTokensLimiter(max_token_count=5000),
+            *extra_extensions,
+        ],
+    )
+
+
+schema = build_schema()

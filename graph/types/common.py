@@ -1,0 +1,272 @@
+"""Shared GraphQL building blocks: money, connections, user errors, sorting, node lookup."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from strawberry import relay
+from strawberry.permission import BasePermission
+
+from graph.context import Info
+from graph.errors import ErrorCode as _ErrorCode
+from graph.errors import FieldError, UserInputError
+from graph.loaders import Filter, Relation
+from graph.pagination import Page, PageRequest, encode_cursor, fetch_page, page_request
+from graph.writes import UnitOfWork, transaction
+
+T = TypeVar("T")
+
+
+def doc(description: str, **kwargs: Any) -> Any:
+    """A plain data field with its description (the schema is the frontend's documentation)."""
+    return strawberry.field(description=description, **kwargs)
+
+
+class InternalOnly(BasePermission):
+    """Declared on fields partners must never read (credit, tier, costs, internal notes)."""
+
+    message = "This field is internal: partners may not read it."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.principal.is_internal
+
+
+def internal(description: str, **kwargs: Any) -> Any:
+    return strawberry.field(description=description, permission_classes=[InternalOnly], **kwargs)
+
+
+ErrorCode = strawberry.enum(_ErrorCode, description="Why an input was refused.")
+
+
+@strawberry.type(description="One problem with a mutation's input. Nothing was changed.")
+class UserError:
+    field: list[str] = doc("Path to the offending input field, e.g. [\"lines\", \"2\", \"quantity\"].")
+    message: str = doc("What is wrong, in words a person can act on.")
+    code: ErrorCode = doc("Machine-readable reason.")
+
+    @classmethod
+    def from_error(cls, error: FieldError) -> UserError:
+        return cls(field=list(error.field), message=error.message, code=error.code)
+
+
+@strawberry.type(description="An exact amount of money in a currency (amount is a decimal string).")
+class Money:
+    amount: Decimal = doc("The amount, exact (never a float).")
+    currency: str = doc("ISO 4217 currency code, e.g. CNY.")
+
+
+def money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount=amount, currency=currency)
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="An inclusive range of dates.")
+class DateRange:
+    from_: date | None = strawberry.field(default=None, name="from", description="Earliest date, inclusive.")
+    to: date | None = doc("Latest date, inclusive.", default=None)
+
+
+@strawberry.input(description="A range of instants (UTC); `from` inclusive, `to` exclusive.")
+class DateTimeRange:
+    from_: datetime | None = strawberry.field(default=None, name="from", description="From (inclusive).")
+    to: datetime | None = doc("Until (exclusive).", default=None)
+
+
+@strawberry.input(description="An inclusive range of decimal amounts.")
+class DecimalRange:
+    min: Decimal | None = doc("Smallest amount, inclusive.", default=None)
+    max: Decimal | None = doc("Largest amount, inclusive.", default=None)
+
+
+@strawberry.type(description="A page of results with Relay cursors.")
+class Connection(relay.Connection[relay.NodeType]):
+    _count: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
+
+    @strawberry.field(description="How many items match, over all pages (counted only when asked).")
+    async def total_count(self) -> int:
+        assert self._count is not None
+        return await self._count()
+
+
+def build_connection(
+    page: Page, builder: Callable[[Any], T], count: Callable[[], Awaitable[int]] | None = None
+) -> Connection[T]:
+    request = page.request
+    edges = [relay.Edge(node=builder(row), cursor=encode_cursor(request, row)) for row in page.rows]
+    info = relay.PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=info, _count=count)
+
+
+def make_page_request(
+    info: Info,
+    model: type,
+    sort: str,
+    direction: SortDirection,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> PageRequest:
+    settings = info.context.settings
+    return page_request(
+        model=model,
+        sort=sort,
+        descending=direction is SortDirection.DESC,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        default_size=settings.default_page_size,
+        max_size=settings.max_page_size,
+    )
+
+
+def row_builder(cls: type[T], renames: dict[str, str] | None = None) -> Callable[[Any], T]:
+    """Build a GraphQL object straight from a row (or ORM object) by its init fields.
+
+    `renames` maps a field to the column it is read from, where the two names differ."""
+    sources = [(f.name, (renames or {}).get(f.name, f.name)) for f in dataclasses.fields(cls) if f.init]
+
+    def build(row: Any) -> T:
+        return cls(**{name: getattr(row, column) for name, column in sources})
+
+    return build
+
+
+def freeze(value: Any) -> Any:
+    """A hashable form of an input object, used to batch identical nested requests."""
+    if value is None or isinstance(value, str | int | float | bool | Decimal | date | enum.Enum):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if dataclasses.is_dataclass(value):
+        return (type(value).__name__,) + tuple(
+            (f.name, freeze(getattr(value, f.name))) for f in dataclasses.fields(value)
+        )
+    return repr(value)
+
+
+# Arguments shared by every connection field.
+First = Annotated[int | None, strawberry.argument(description="Return the first N items (default 20, at most 100).")]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+Last = Annotated[int | None, strawberry.argument(description="Return the last N items (at most 100).")]
+Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
+
+
+
+async def list_connection(
+    info: Info,
+    model: type,
+    builder: Callable[[Any], T],
+    filter: Filter,
+    sort: str,
+    direction: SortDirection,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[T]:
+    """A top-level list: one keyset-paginated statement, plus a count only if asked."""
+    request = make_page_request(info, model, sort, direction, first, after, last, before)
+    reader = info.context.reader
+    page = await fetch_page(reader, model, request, filter.conditions)
+
+    async def count() -> int:
+        return await reader.count(reader.select(model).where(*filter.conditions))
+
+    return build_connection(page, builder, count)
+
+
+async def nested_connection(
+    info: Info,
+    relation: Relation,
+    parent_id: int | None,
+    builder: Callable[[Any], T],
+    filter: Filter,
+    sort: str,
+    direction: SortDirection,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[T]:
+    """A list under a parent, batched with the same list of every sibling parent."""
+    request = make_page_request(info, relation.model, sort, direction, first, after, last, before)
+    loaders = info.context.loaders
+    if parent_id is None:
+        return build_connection(Page([], False, False, request), builder, _zero)
+    page = await loaders.page(relation, parent_id, request, filter)
+
+    async def count() -> int:
+        return await loaders.count(relation, parent_id, filter)
+
+    return build_connection(page, builder, count)
+
+
+async def _zero() -> int:
+    return 0
+
+
+async def load_one(info: Info, model: type, record_id: int | None, builder: Callable[[Any], T]) -> T | None:
+    if record_id is None:
+        return None
+    row = await info.context.loaders.by_id(model).load(record_id)
+    return None if row is None else builder(row)
+
+
+def input_values(data: Any) -> dict[str, Any]:
+    """An input object as a dict of the fields the client actually sent (UNSET dropped)."""
+    return {
+        f.name: getattr(data, f.name)
+        for f in dataclasses.fields(data)
+        if getattr(data, f.name) is not strawberry.UNSET
+    }
+
+
+async def mutate(info: Info, work: Callable[[UnitOfWork], Awaitable[Any]]) -> tuple[Any | None, list[UserError]]:
+    """Run `work` in one transaction; invalid input rolls back and comes back as errors."""
+    context = info.context
+    try:
+        async with transaction(context.session_factory, context.principal) as uow:
+            obj = await work(uow)
+    except UserInputError as exc:
+        return None, [UserError.from_error(e) for e in exc.errors]
+    return obj, []
+
+
+def payload_runner(
+    payload_cls: type[T], field_name: str, builder: Callable[[Any], Any]
+) -> Callable[[Info, Callable[[UnitOfWork], Awaitable[Any]]], Awaitable[T]]:
+    """`run(info, work)` → a payload with the built result or the user errors."""
+
+    async def run(info: Info, work: Callable[[UnitOfWork], Awaitable[Any]]) -> T:
+        obj, errors = await mutate(info, work)
+        return payload_cls(**{field_name: builder(obj) if obj is not None else None, "errors": errors})
+
+    return run
+
+
+def updating(model: type, type_names: str | tuple[str, ...], change: Callable[..., Awaitable[Any]], *args: Any):
+    """Work that loads the record named by a global id, then applies `change(uow, record, *args)`."""
+
+    async def work(uow: UnitOfWork) -> Any:
+        record = await uow.get(model, args[0], type_names)
+        return await change(uow, record, *args[1:])
+
+    return work

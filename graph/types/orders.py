@@ -1,0 +1,397 @@
+"""GraphQL types for orders, their lines and shipments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.loaders import NO_FILTER
+from graph.models import orders as m
+from graph.models import organizations as om
+from graph.models import products as pm
+from graph.resolvers import orders as r
+from graph.resolvers import service as sr
+from graph.types.common import (
+    After,
+    Before,
+    Connection,
+    DateRange,
+    DateTimeRange,
+    DecimalRange,
+    First,
+    Last,
+    Money,
+    SortDirection,
+    UserError,
+    doc,
+    freeze,
+    input_values,
+    list_connection,
+    load_one,
+    nested_connection,
+    payload_runner,
+    row_builder,
+    updating,
+)
+from graph.types.refs import OrganizationRef, ProductRef, ServiceRecordRef
+
+OrderStatus = strawberry.enum(m.OrderStatus, description="Where an order is in its lifecycle.")
+OrderSource = strawberry.enum(m.OrderSource, description="How an order reached us.")
+ShipmentStatus = strawberry.enum(m.ShipmentStatus, description="Where a shipment is.")
+
+
+@strawberry.type(description="A customer's order: lines of products, fulfilled by suppliers, delivered in shipments.")
+class Order(relay.Node):
+    id: relay.NodeID[int]
+    number: str = doc("Order number (unique).")
+    status: OrderStatus = doc("Lifecycle status.")
+    currency: str = doc("Currency of all amounts on the order.")
+    placed_at: datetime = doc("When the order was placed.")
+    requested_date: date | None = doc("Delivery date the customer asked for.")
+    promised_date: date | None = doc("Delivery date we promised.")
+    source: OrderSource = doc("Portal, sync or internal.")
+    external_reference: str | None = doc("The order's key in the partner system it was synced from.")
+    notes: str | None = doc("Notes.")
+    created_at: datetime = doc("When the record was created.")
+    updated_at: datetime = doc("When the record last changed.")
+    archived_at: datetime | None = doc("When it was archived, if it was.")
+    version: int = doc("Incremented on every change.")
+    total_amount: strawberry.Private[Decimal]
+    customer_id: strawberry.Private[int]
+    distributor_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Sum of the line totals.")
+    def total(self) -> Money:
+        return Money(amount=self.total_amount, currency=self.currency)
+
+    @strawberry.field(description="The customer who placed the order.")
+    async def customer(self, info: Info) -> OrganizationRef | None:
+        from graph.types.organizations import build_organization
+
+        return await load_one(info, om.Organization, self.customer_id, build_organization)
+
+    @strawberry.field(description="The distributor delivering the order, if any.")
+    async def distributor(self, info: Info) -> OrganizationRef | None:
+        from graph.types.organizations import build_organization
+
+        return await load_one(info, om.Organization, self.distributor_id, build_organization)
+
+    @strawberry.field(description="The order's lines, by line number.")
+    async def lines(
+        self, info: Info,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[OrderLine]:
+        return await nested_connection(
+            info, r.LINES_OF_ORDER, self.id, build_line, NO_FILTER, "line_number", SortDirection.ASC,
+            first, after, None, None,
+        )
+
+    @strawberry.field(description="Shipments delivering the order.")
+    async def shipments(
+        self, info: Info,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Shipment]:
+        return await nested_connection(
+            info, r.SHIPMENTS_OF_ORDER, self.id, build_shipment, r.shipment_filter(None, None),
+            "created_at", SortDirection.ASC, first, after, None, None,
+        )
+
+    @strawberry.field(description="Service records raised against this order, newest first.")
+    async def service_records(
+        self, info: Info,
+        filter: Annotated["ServiceRecordFilter", strawberry.lazy("graph.types.service")] | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[ServiceRecordRef]:
+        from graph.types.service import build_service_record
+
+        return await nested_connection(
+            info, sr.RECORDS_OF_ORDER, self.id, build_service_record, sr.service_record_filter(filter, freeze(filter)),
+            "opened_at", SortDirection.DESC, first, after, None, None,
+        )
+
+
+build_order = row_builder(Order)
+
+
+@strawberry.type(description="One product on an order, with the supplier fulfilling it.")
+class OrderLine(relay.Node):
+    id: relay.NodeID[int]
+    line_number: int = doc("Position on the order, from 1.")
+    quantity: Decimal = doc("Quantity in the product's unit.")
+    version: int = doc("Incremented on every change.")
+    unit_price_amount: strawberry.Private[Decimal]
+    line_total_amount: strawberry.Private[Decimal]
+    order_id: strawberry.Private[int]
+    product_id: strawberry.Private[int]
+    supplier_id: strawberry.Private[int | None]
+
+    async def _currency(self, info: Info) -> str:
+        row = await info.context.loaders.by_id(m.Order).load(self.order_id)
+        return row.currency if row is not None else "CNY"
+
+    @strawberry.field(description="Price per unit.")
+    async def unit_price(self, info: Info) -> Money:
+        return Money(amount=self.unit_price_amount, currency=await self._currency(info))
+
+    @strawberry.field(description="Quantity times unit price.")
+    async def line_total(self, info: Info) -> Money:
+        return Money(amount=self.line_total_amount, currency=await self._currency(info))
+
+    @strawberry.field(description="The order this line belongs to.")
+    async def order(self, info: Info) -> Order | None:
+        return await load_one(info, m.Order, self.order_id, build_order)
+
+    @strawberry.field(description="The product ordered.")
+    async def product(self, info: Info) -> ProductRef | None:
+        from graph.types.products import build_product
+
+        return await load_one(info, pm.Product, self.product_id, build_product)
+
+    @strawberry.field(description="The supplier fulfilling this line.")
+    async def supplier(self, info: Info) -> OrganizationRef | None:
+        from graph.types.organizations import build_organization
+
+        return await load_one(info, om.Organization, self.supplier_id, build_organization)
+
+
+build_line = row_builder(OrderLine, renames={"unit_price_amount": "unit_price", "line_total_amount": "line_total"})
+
+
+@strawberry.type(description="A consignment delivering (part of) an order.")
+class Shipment(relay.Node):
+    id: relay.NodeID[int]
+    carrier: str = doc("Carrier or logistics company.")
+    tracking_number: str | None = doc("The carrier's tracking number.")
+    status: ShipmentStatus = doc("Pending, in transit, delivered, lost or returned.")
+    shipped_at: datetime | None = doc("When it left.")
+    expected_at: datetime | None = doc("When it is expected.")
+    delivered_at: datetime | None = doc("When it arrived.")
+    created_at: datetime = doc("When the record was created.")
+    updated_at: datetime = doc("When the record last changed.")
+    archived_at: datetime | None = doc("When it was archived, if it was.")
+    version: int = doc("Incremented on every change.")
+    order_id: strawberry.Private[int]
+
+    @strawberry.field(description="The order shipped.")
+    async def order(self, info: Info) -> Order | None:
+        return await load_one(info, m.Order, self.order_id, build_order)
+
+
+build_shipment = row_builder(Shipment)
+
+
+@strawberry.enum(description="Orders orders can be sorted by.")
+class OrderSortField(enum.Enum):
+    PLACED_AT = "placed_at"
+    TOTAL = "total_amount"
+    NUMBER = "number"
+    CREATED_AT = "created_at"
+
+
+@strawberry.input(description="Sort order for orders (default: newest first).")
+class OrderOrder:
+    field: OrderSortField = doc("Sort key.", default=OrderSortField.PLACED_AT)
+    direction: SortDirection = doc("Direction.", default=SortDirection.DESC)
+
+
+def order_sort(order_by: OrderOrder | None) -> tuple[str, SortDirection]:
+    order_by = order_by or OrderOrder()
+    return order_by.field.value, order_by.direction
+
+
+@strawberry.input(description="Conditions on orders; all given conditions must hold.")
+class OrderFilter:
+    search: str | None = doc("Text in the order number or external reference.", default=None)
+    status: list[OrderStatus] | None = doc("Any of these statuses.", default=None)
+    sources: list[OrderSource] | None = doc("Any of these sources.", default=None)
+    customer_id: strawberry.ID | None = doc("Placed by this customer.", default=None)
+    distributor_id: strawberry.ID | None = doc("Delivered by this distributor.", default=None)
+    supplier_id: strawberry.ID | None = doc("With a line fulfilled by this supplier.", default=None)
+    currency: str | None = doc("In this currency.", default=None)
+    placed: DateTimeRange | None = doc("Placed in this range.", default=None)
+    promised: DateRange | None = doc("Promised for a date in this range.", default=None)
+    total: DecimalRange | None = doc("Total in this range.", default=None)
+    include_archived: bool = doc("Include archived orders.", default=False)
+
+
+@strawberry.input(description="Conditions on shipments.")
+class ShipmentFilter:
+    status: list[ShipmentStatus] | None = doc("Any of these statuses.", default=None)
+    carrier: str | None = doc("Text in the carrier's name.", default=None)
+    tracking_number: str | None = doc("This exact tracking number.", default=None)
+    expected: DateTimeRange | None = doc("Expected in this range.", default=None)
+    include_archived: bool = doc("Include archived shipments.", default=False)
+
+
+@strawberry.input(description="A line of a new order.")
+class OrderLineInput:
+    product_id: strawberry.ID = doc("The product.")
+    quantity: Decimal = doc("Quantity (> 0, up to 3 decimals).")
+    unit_price: Decimal | None = doc("Price per unit (default: the product's list price).", default=None)
+    supplier_id: strawberry.ID | None = doc("The supplier to fulfil it.", default=None)
+
+
+@strawberry.input(description="Changes to an order line; omitted fields stay as they are.")
+class UpdateOrderLineInput:
+    product_id: strawberry.ID | None = doc("The product.", default=strawberry.UNSET)
+    quantity: Decimal | None = doc("Quantity.", default=strawberry.UNSET)
+    unit_price: Decimal | None = doc("Price per unit.", default=strawberry.UNSET)
+    supplier_id: strawberry.ID | None = doc("The supplier (null to unassign).", default=strawberry.UNSET)
+
+
+@strawberry.input(description="A new order with its lines.")
+class CreateOrderInput:
+    customer_id: strawberry.ID = doc("The customer placing it.")
+    lines: list[OrderLineInput] = doc("At least one line (at most 500).")
+    distributor_id: strawberry.ID | None = doc("The distributor delivering it.", default=None)
+    currency: str | None = doc("Currency (default CNY).", default=None)
+    status: OrderStatus | None = doc("DRAFT (default) or SUBMITTED.", default=None)
+    requested_date: date | None = doc("Requested delivery date.", default=None)
+    promised_date: date | None = doc("Promised delivery date.", default=None)
+    source: OrderSource | None = doc("How it reached us (default INTERNAL).", default=None)
+    external_reference: str | None = doc("Key in the partner's system.", default=None)
+    notes: str | None = doc("Notes.", default=None)
+
+
+@strawberry.input(description="Changes to an order header; omitted fields stay as they are.")
+class UpdateOrderInput:
+    status: OrderStatus | None = doc("Next status (only legal transitions).", default=strawberry.UNSET)
+    distributor_id: strawberry.ID | None = doc("Distributor (null to unassign).", default=strawberry.UNSET)
+    requested_date: date | None = doc("Requested delivery date.", default=strawberry.UNSET)
+    promised_date: date | None = doc("Promised delivery date.", default=strawberry.UNSET)
+    external_reference: str | None = doc("Key in the partner's system.", default=strawberry.UNSET)
+    notes: str | None = doc("Notes.", default=strawberry.UNSET)
+
+
+@strawberry.input(description="A new shipment for an order.")
+class CreateShipmentInput:
+    order_id: strawberry.ID = doc("The order shipped.")
+    carrier: str = doc("Carrier.")
+    tracking_number: str | None = doc("Tracking number.", default=None)
+    status: ShipmentStatus | None = doc("Status (default PENDING).", default=None)
+    shipped_at: datetime | None = doc("When it left.", default=None)
+    expected_at: datetime | None = doc("When it is expected.", default=None)
+    delivered_at: datetime | None = doc("When it arrived.", default=None)
+
+
+@strawberry.input(description="Changes to a shipment; omitted fields stay as they are.")
+class UpdateShipmentInput:
+    carrier: str | None = doc("Carrier.", default=strawberry.UNSET)
+    tracking_number: str | None = doc("Tracking number.", default=strawberry.UNSET)
+    status: ShipmentStatus | None = doc("Status.", default=strawberry.UNSET)
+    shipped_at: datetime | None = doc("When it left.", default=strawberry.UNSET)
+    expected_at: datetime | None = doc("When it is expected.", default=strawberry.UNSET)
+    delivered_at: datetime | None = doc("When it arrived.", default=strawberry.UNSET)
+
+
+@strawberry.type(description="The result of an order mutation.")
+class OrderPayload:
+    order: Order | None = doc("The order, when the mutation succeeded.")
+    errors: list[UserError] = doc("Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="The result of an order-line mutation.")
+class OrderLinePayload:
+    line: OrderLine | None = doc("The line, when the mutation succeeded.")
+    errors: list[UserError] = doc("Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="The result of a shipment mutation.")
+class ShipmentPayload:
+    shipment: Shipment | None = doc("The shipment, when the mutation succeeded.")
+    errors: list[UserError] = doc("Why nothing changed; empty on success.")
+
+
+_order = payload_runner(OrderPayload, "order", build_order)
+_line = payload_runner(OrderLinePayload, "line", build_line)
+_shipment = payload_runner(ShipmentPayload, "shipment", build_shipment)
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(description="Orders, filtered and sorted (default: newest first).")
+    async def orders(
+        self, info: Info,
+        filter: OrderFilter | None = None,
+        order_by: OrderOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Order]:
+        sort, direction = order_sort(order_by)
+        return await list_connection(
+            info, m.Order, build_order, r.order_filter(filter, None), sort, direction, first, after, last, before
+        )
+
+    @strawberry.field(description="Shipments, newest first.")
+    async def shipments(
+        self, info: Info,
+        filter: ShipmentFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Shipment]:
+        return await list_connection(
+            info, m.Shipment, build_shipment, r.shipment_filter(filter, None), "created_at", SortDirection.DESC,
+            first, after, last, before,
+        )
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(description="Place an order with its lines; the total is computed from the lines.")
+    async def create_order(self, info: Info, input: CreateOrderInput) -> OrderPayload:
+        async def work(uow):  # noqa: ANN001, ANN202
+            data = input_values(input)
+            data["lines"] = [input_values(line) for line in input.lines]
+            return await r.create_order(uow, data)
+
+        return await _order(info, work)
+
+    @strawberry.mutation(description="Change an order header or move it to its next status.")
+    async def update_order(self, info: Info, id: strawberry.ID, input: UpdateOrderInput) -> OrderPayload:
+        return await _order(info, updating(m.Order, "Order", r.update_order, id, input_values(input)))
+
+    @strawberry.mutation(description="Archive a draft, cancelled, delivered or closed order.")
+    async def archive_order(self, info: Info, id: strawberry.ID) -> OrderPayload:
+        return await _order(info, updating(m.Order, "Order", r.archive_order, id))
+
+    @strawberry.mutation(description="Add a line to an order that is not yet in fulfilment.")
+    async def add_order_line(self, info: Info, order_id: strawberry.ID, input: OrderLineInput) -> OrderLinePayload:
+        async def work(uow):  # noqa: ANN001, ANN202
+            order = await uow.get(m.Order, order_id, "Order", field_name="orderId")
+            return await r.add_order_line(uow, order, input_values(input))
+
+        return await _line(info, work)
+
+    @strawberry.mutation(description="Change an order line; the order total follows.")
+    async def update_order_line(self, info: Info, id: strawberry.ID, input: UpdateOrderLineInput) -> OrderLinePayload:
+        return await _line(info, updating(m.OrderLine, "OrderLine", r.update_order_line, id, input_values(input)))
+
+    @strawberry.mutation(description="Remove (archive) an order line; the order total follows.")
+    async def archive_order_line(self, info: Info, id: strawberry.ID) -> OrderLinePayload:
+        return await _line(info, updating(m.OrderLine, "OrderLine", r.archive_order_line, id))
+
+    @strawberry.mutation(description="Record a shipment for a confirmed order.")
+    async def create_shipment(self, info: Info, input: CreateShipmentInput) -> ShipmentPayload:
+        return await _shipment(info, lambda uow: r.create_shipment(uow, input_values(input)))
+
+    @strawberry.mutation(description="Change a shipment (status, dates, tracking).")
+    async def update_shipment(self, info: Info, id: strawberry.ID, input: UpdateShipmentInput) -> ShipmentPayload:
+        return await _shipment(info, updating(m.Shipment, "Shipment", r.update_shipment, id, input_values(input)))
+
+    @strawberry.mutation(description="Archive a shipment record.")
+    async def archive_shipment(self, info: Info, id: strawberry.ID) -> ShipmentPayload:
+        return await _shipment(info, updating(m.Shipment, "Shipment", r.archive_shipment, id))
+

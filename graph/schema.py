@@ -121,6 +121,14 @@ Mutation = merge_types(
 )
 
 # Connections spend two levels (edges, node) per relationship: 15 allows six relationships deep.
+Query.__strawberry_definition__.description = (
+    "Read the supply-chain graph: start from a list or from any node by its global id."
+)
+Mutation.__strawberry_definition__.description = (
+    "Change records. Every mutation runs in one transaction and returns typed user errors; "
+    "invalid input changes nothing."
+)
+
 MAX_DEPTH = 15
 
 
@@ -136,11 +144,11 @@ def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
         mutation=Mutation,
         types=[*service_types.CONCRETE_TYPES],
         extensions=[
-            ParserCache(maxsize=512),
-            ValidationCache(maxsize=512),
-            QueryDepthLimiter(max_depth=MAX_DEPTH),
-            MaxAliasesLimiter(max_alias_count=30),
-            MaxTokensLimiter(max_token_count=5000),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=5000),
             *extra_extensions,
         ],
     )

@@ -25,7 +25,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import JSON, Table, insert, select, text
@@ -777,8 +777,10 @@ class _DemoBuilder:
 
         customer_specs = [o for o in specs if o.kind == "customer"]
         # A few customers are suspended (credit hold) or archived (relationship ended);
-        # never the strategic ones, whose loss would be a different story.
-        candidates = [o for o in customer_specs if o.tier is not morg.CustomerTier.STRATEGIC]
+        # never the strategic ones, whose loss would be a different story, and only ones old
+        # enough to have had a relationship before it changed.
+        candidates = [o for o in customer_specs
+                      if o.tier is not morg.CustomerTier.STRATEGIC and o.created_at < self.now - timedelta(days=300)]
         rng.shuffle(candidates)
         n_suspended, n_archived = max(1, round(self.n * 0.04)), max(1, round(self.n * 0.03))
         for org in candidates[:n_suspended]:
@@ -786,7 +788,7 @@ class _DemoBuilder:
             org.status_changed_at = self.now - timedelta(days=rng.uniform(20, 90))
         for org in candidates[n_suspended : n_suspended + n_archived]:
             org.status = morg.OrganizationStatus.ARCHIVED
-            org.status_changed_at = max(org.created_at + timedelta(days=60), self.now - timedelta(days=rng.uniform(30, 200)))
+            org.status_changed_at = self.now - timedelta(days=rng.uniform(30, 200))
         # About 5% of customers also supply us (a machine builder that casts housings, say).
         active = [o for o in customer_specs if o.status is morg.OrganizationStatus.ACTIVE]
         for org in rng.sample(active, max(1, round(self.n * 0.05))):
@@ -948,7 +950,7 @@ class _DemoBuilder:
             history: list[tuple[dict, datetime, datetime | None, str | None]] = []
             if not first["active"]:
                 history.append((first, start, first["updated_at"], "rep left the company"))
-            elif rng.random() < 0.17 and start < self.now - timedelta(days=90):
+            elif rng.random() < 0.22 and start < self.now - timedelta(days=90):
                 end = _between(rng, max(start + timedelta(days=30), self.now - timedelta(days=700)), self.now - timedelta(days=14))
                 history.append((first, start, end, "territory change"))
             if history:
@@ -1203,9 +1205,10 @@ class _DemoBuilder:
             chosen = rng.sample(specialists, min(k, len(specialists)))
             chosen += rng.sample(others, k - len(chosen))
             offers = []
+            # Suppliers sell to us at 90–100% of our cost estimate, whole cents within that band.
+            lowest = (product.cost * Decimal("0.9")).quantize(_CENT, ROUND_UP)
             for supplier in chosen:
-                price = _money(float(product.cost) * rng.uniform(0.9, 1.0))
-                price = min(max(price, Decimal("0.01")), product.cost)
+                price = min(max(_money(float(product.cost) * rng.uniform(0.9, 1.0)), lowest), product.cost)
                 offers.append((supplier, price))
             eligible = [o for o in offers if o[0].status is morg.OrganizationStatus.ACTIVE] or offers
             preferred = min(eligible, key=lambda o: (o[1], o[0].id))[0]
@@ -1383,7 +1386,9 @@ class _DemoBuilder:
             if cancelled < now:
                 order.status, order.updated_at, order.notes = mo.OrderStatus.CANCELLED, cancelled, rng.choice(_CANCEL_NOTES)
                 return
-        confirmed = placed + timedelta(minutes=rng.randint(60, 30 * 60))
+        # We confirm our own entries the same day; portal and synced orders wait for a clerk.
+        hours = 8 if order.source is mo.OrderSource.INTERNAL else 72
+        confirmed = placed + timedelta(minutes=rng.randint(60, hours * 60))
         if confirmed >= now:
             order.status = mo.OrderStatus.SUBMITTED
             return
@@ -1503,7 +1508,7 @@ class _DemoBuilder:
                 continue
             share = (until - since) / (self.now - self.year_ago)  # shorter relationships: less history
             for wave in waves:
-                if org.created_at < wave < until and rng.random() < response_rate:
+                if org.created_at < wave and wave + timedelta(days=14) < until and rng.random() < response_rate:
                     rows.append(self._survey(rng, org, wave))
             for _ in range(_poisson(rng, visits * share)):
                 rows.append(self._visit(rng, org, since, until))
@@ -1513,7 +1518,7 @@ class _DemoBuilder:
             for i in range(_poisson(rng, complaints * share) + extra):
                 rows.append(self._complaint(rng, org, since, until, recent=i < extra))
             for _ in range(_poisson(rng, objections * share) + (1 if org.troubled else 0)):
-                row = self._quality_objection(rng, org)
+                row = self._quality_objection(rng, org, until)
                 if row is not None:
                     rows.append(row)
         self.rows["service_records"] = _sorted_with_ids(rows, "created_at")
@@ -1616,7 +1621,9 @@ class _DemoBuilder:
         return row
 
     def _complaint(self, rng: random.Random, org: _Org, since: datetime, until: datetime, *, recent: bool) -> dict:
-        shipped = [o for o in org.orders if o.shipments and o.shipments[0]["shipped_at"] is not None]
+        latest = until - timedelta(days=1)
+        shipped = [o for o in org.orders
+                   if o.shipments and o.shipments[0]["shipped_at"] is not None and o.shipments[0]["shipped_at"] < latest]
         if recent:
             shipped = [o for o in shipped if o.placed_at > self.now - timedelta(days=75)]
         order = None
@@ -1624,7 +1631,7 @@ class _DemoBuilder:
             late = [o for o in shipped if o.late]
             order = rng.choice(late if late and rng.random() < 0.7 else shipped)
             first_ship = order.shipments[0]["shipped_at"]
-            opened = self._past(first_ship + timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8)))
+            opened = self._past(min(latest, first_ship + timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8))))
             title = (f"Late delivery of order {order.number}" if order.late
                      else rng.choice(_COMPLAINTS).format(order=order.number))
         else:
@@ -1646,15 +1653,16 @@ class _DemoBuilder:
                 row["compensation"] = _money(rng.uniform(200, 5000))
         return row
 
-    def _quality_objection(self, rng: random.Random, org: _Org) -> dict | None:
+    def _quality_objection(self, rng: random.Random, org: _Org, until: datetime) -> dict | None:
         """Tied to a delivered order line: the order, the line and that line's product."""
-        delivered = [o for o in org.orders if o.delivered_at is not None]
+        latest = until - timedelta(days=1)
+        delivered = [o for o in org.orders if o.delivered_at is not None and o.delivered_at < latest]
         if not delivered:
             return None
         order = rng.choice(delivered)
         line = rng.choice(order.lines)
         product = self.products[line["product_id"] - 1]
-        opened = self._past(order.delivered_at + timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 8)))
+        opened = self._past(min(latest, order.delivered_at + timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 8))))
         defect = rng.choice(_DEFECTS)
         folder = f"{rng.getrandbits(48):012x}"
         evidence = [f"https://files.partnergraph.example/evidence/{folder}/photo-{k}.jpg" for k in range(1, rng.randint(2, 4))]

@@ -34,6 +34,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
         if value is None:
             return None
@@ -61,6 +65,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
         self.precision = precision
         self.scale = scale
         self._factor = Decimal(10) ** scale
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
 
     def load_dialect_impl(self, dialect):  # noqa: ANN001
         if dialect.name == "sqlite":

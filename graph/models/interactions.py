@@ -30,6 +30,7 @@ class Interaction(Record, Base):
         Index("ix_interactions_org_occurred_at_id", "organization_id", "occurred_at", "id"),
         Index("ix_interactions_occurred_at_id", "occurred_at", "id"),
         Index("ix_interactions_contact_id", "contact_id"),
+        Index("ix_interactions_user_id", "user_id"),
     )
 
     organization_id: Mapped[int] = mapped_column(fk_type(), ForeignKey("organizations.id"), nullable=False)

@@ -51,6 +51,8 @@ class ServiceRecord(Record, Base):
         Index("ix_service_records_product_id", "product_id"),
         Index("ix_service_records_kind_status", "kind", "status"),
         Index("ix_service_records_assignee_id", "assignee_id"),
+        Index("ix_service_records_contact_id", "contact_id"),
+        Index("ix_service_records_order_line_id", "order_line_id"),
     )
 
     kind: Mapped[ServiceRecordKind] = mapped_column(enum_column(ServiceRecordKind), nullable=False)

@@ -368,7 +368,12 @@ class OrderMutations:
         return await _order(info, updating(m.Order, "Order", r.archive_order, id))
 
     @strawberry.mutation(description="Add a line to an order that is not yet in fulfilment.")
-    async def add_order_line(self, info: Info, order_id: strawberry.ID, input: OrderLineInput) -> OrderLinePayload:
+    async def add_order_line(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(description="The order to add the line to.")],
+        input: OrderLineInput,
+    ) -> OrderLinePayload:
         async def work(uow):  # noqa: ANN001, ANN202
             order = await uow.get(m.Order, order_id, "Order", field_name="orderId")
             return await r.add_order_line(uow, order, input_values(input))

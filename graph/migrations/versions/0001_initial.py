@@ -434,6 +434,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_interactions")),
     )
     op.create_index("ix_interactions_contact_id", "interactions", ["contact_id"], unique=False)
+    op.create_index("ix_interactions_user_id", "interactions", ["user_id"], unique=False)
     op.create_index("ix_interactions_occurred_at_id", "interactions", ["occurred_at", "id"], unique=False)
     op.create_index(
         "ix_interactions_org_occurred_at_id",
@@ -586,6 +587,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_records")),
     )
     op.create_index("ix_service_records_assignee_id", "service_records", ["assignee_id"], unique=False)
+    op.create_index("ix_service_records_contact_id", "service_records", ["contact_id"], unique=False)
+    op.create_index("ix_service_records_order_line_id", "service_records", ["order_line_id"], unique=False)
     op.create_index("ix_service_records_kind_status", "service_records", ["kind", "status"], unique=False)
     op.create_index("ix_service_records_opened_at_id", "service_records", ["opened_at", "id"], unique=False)
     op.create_index("ix_service_records_order_id", "service_records", ["order_id"], unique=False)
@@ -604,6 +607,8 @@ def downgrade() -> None:
     op.drop_index("ix_service_records_order_id", table_name="service_records")
     op.drop_index("ix_service_records_opened_at_id", table_name="service_records")
     op.drop_index("ix_service_records_kind_status", table_name="service_records")
+    op.drop_index("ix_service_records_order_line_id", table_name="service_records")
+    op.drop_index("ix_service_records_contact_id", table_name="service_records")
     op.drop_index("ix_service_records_assignee_id", table_name="service_records")
     op.drop_table("service_records")
     op.drop_index("ix_shipments_tracking_number", table_name="shipments")
@@ -615,6 +620,7 @@ def downgrade() -> None:
     op.drop_table("order_lines")
     op.drop_index("ix_interactions_org_occurred_at_id", table_name="interactions")
     op.drop_index("ix_interactions_occurred_at_id", table_name="interactions")
+    op.drop_index("ix_interactions_user_id", table_name="interactions")
     op.drop_index("ix_interactions_contact_id", table_name="interactions")
     op.drop_table("interactions")
     op.drop_index("ix_supplier_products_product_id", table_name="supplier_products")

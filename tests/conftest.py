@@ -1,0 +1,82 @@
+"""Shared fixtures: every test that takes `backend` runs on SQLite and on PostgreSQL.
+
+Each backend gets one database per test session, built by the Alembic migrations (never
+create_all) and loaded with a small deterministic demo dataset; `client` talks to the
+real ASGI app over httpx, so tests exercise the same HTTP path users do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from graph.app import create_app
+from graph.db import create_engine
+from graph.migrate import upgrade
+from graph.seed import seed_demo
+from graph.settings import Settings
+from tests.pg import create_pg_database, drop_pg_database, pg_reachable, pg_required
+
+DEMO_CUSTOMERS = 30
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    settings: Settings
+    client: httpx.AsyncClient
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, errors: bool = False) -> dict:
+        """POST a GraphQL request; fail on errors unless `errors=True` (then return the whole body)."""
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        body = response.json()
+        if errors:
+            return body
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def statements(self, query: str, variables: dict[str, Any] | None = None) -> tuple[dict, int]:
+        """Run a query and return (data, SQL statements it took)."""
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"], body["extensions"]["sqlStatements"]
+
+
+async def _database(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str | None]:
+    if name == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        return f"sqlite+aiosqlite:///{path}", None
+    if not await pg_reachable() and not pg_required():
+        pytest.skip("PostgreSQL is not reachable (set PARTNERGRAPH_TEST_PG_URL to require it)")
+    url = await create_pg_database(prefix="pg_graph")
+    return url, url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
+    url, to_drop = await _database(request.param, tmp_path_factory)
+    settings = Settings(database_url=url, debug=True)
+    await upgrade(url)
+    engine = create_engine(settings)
+    await seed_demo(engine, customers=DEMO_CUSTOMERS, seed=11)
+    await engine.dispose()
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Backend(request.param, url, settings, client)
+    await app.state.engine.dispose()
+    if to_drop:
+        await drop_pg_database(to_drop)
+
+
+async def first_node_id(backend: Backend, connection: str, args: str = "") -> str:
+    """The global id of the first node of a top-level connection."""
+    data = await backend.gql(f"{{ {connection}(first: 1{', ' + args if args else ''}) {{ edges {{ node {{ id }} }} }} }}")
+    return data[connection]["edges"][0]["node"]["id"]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -21,7 +22,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors
-from cross_web import HTTPException
 
 from graph.access import SYSTEM
 from graph.context import Context

@@ -26,11 +26,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from graph import seed_words as words
 from graph.models import Base
 from graph.models import contracts as mc
 from graph.models import interactions as mi
@@ -42,7 +43,7 @@ from graph.models import service as ms
 
 __all__ = ["SeedError", "SeedSummary", "build_demo_data", "reset_sequences", "seed_demo"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 MIN_CUSTOMERS = 10
 _CHUNK_ROWS = 1000
@@ -136,7 +137,9 @@ async def seed_demo(
             async with session_or_engine.begin():
                 await _write(session_or_engine, data)
     else:
-        raise TypeError(f"seed_demo needs an AsyncEngine, AsyncConnection or AsyncSession, not {session_or_engine!r}")
+        raise TypeError(
+            f"seed_demo needs an AsyncEngine, AsyncConnection or AsyncSession, not {session_or_engine!r}"
+        )
     return _summary(data)
 
 
@@ -164,7 +167,9 @@ async def reset_sequences(conn: AsyncConnection, tables: Iterable[Table] | None 
         )
 
 
-def build_demo_data(*, customers: int = 200, seed: int = 7, now: datetime | None = None) -> dict[str, list[dict]]:
+def build_demo_data(
+    *, customers: int = 200, seed: int = 7, now: datetime | None = None
+) -> dict[str, list[dict]]:
     """The demo rows, by table name, ids assigned, ready for `insert(table)` — no database needed."""
     if customers < MIN_CUSTOMERS:
         raise SeedError(f"customers must be at least {MIN_CUSTOMERS}, got {customers}")
@@ -239,296 +244,6 @@ def _complete(table: Table, rows: list[dict]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Word lists
-# ---------------------------------------------------------------------------------------------
-
-
-class _City(NamedTuple):
-    city: str
-    province: str
-    postal_code: str
-    country: str
-    dial: str  # country and area code for phone numbers
-    division: str  # Chinese administrative division code, used in registration numbers
-
-
-_REGION_CITIES: dict[str, tuple[_City, ...]] = {
-    "East China": (
-        _City("Shanghai", "Shanghai", "200120", "CN", "+86 21", "310115"),
-        _City("Suzhou", "Jiangsu", "215000", "CN", "+86 512", "320505"),
-        _City("Nanjing", "Jiangsu", "210000", "CN", "+86 25", "320114"),
-        _City("Wuxi", "Jiangsu", "214000", "CN", "+86 510", "320214"),
-        _City("Hangzhou", "Zhejiang", "310000", "CN", "+86 571", "330106"),
-        _City("Ningbo", "Zhejiang", "315000", "CN", "+86 574", "330206"),
-        _City("Qingdao", "Shandong", "266000", "CN", "+86 532", "370211"),
-    ),
-    "North China": (
-        _City("Beijing", "Beijing", "100000", "CN", "+86 10", "110108"),
-        _City("Tianjin", "Tianjin", "300000", "CN", "+86 22", "120116"),
-        _City("Shijiazhuang", "Hebei", "050000", "CN", "+86 311", "130104"),
-        _City("Taiyuan", "Shanxi", "030000", "CN", "+86 351", "140105"),
-        _City("Baotou", "Inner Mongolia", "014000", "CN", "+86 472", "150203"),
-    ),
-    "South China": (
-        _City("Guangzhou", "Guangdong", "510000", "CN", "+86 20", "440106"),
-        _City("Shenzhen", "Guangdong", "518000", "CN", "+86 755", "440305"),
-        _City("Dongguan", "Guangdong", "523000", "CN", "+86 769", "441900"),
-        _City("Foshan", "Guangdong", "528000", "CN", "+86 757", "440604"),
-        _City("Xiamen", "Fujian", "361000", "CN", "+86 592", "350206"),
-        _City("Nanning", "Guangxi", "530000", "CN", "+86 771", "450103"),
-    ),
-    "Central China": (
-        _City("Wuhan", "Hubei", "430000", "CN", "+86 27", "420111"),
-        _City("Changsha", "Hunan", "410000", "CN", "+86 731", "430104"),
-        _City("Zhengzhou", "Henan", "450000", "CN", "+86 371", "410105"),
-        _City("Nanchang", "Jiangxi", "330000", "CN", "+86 791", "360111"),
-    ),
-    "Southwest": (
-        _City("Chengdu", "Sichuan", "610000", "CN", "+86 28", "510107"),
-        _City("Chongqing", "Chongqing", "400000", "CN", "+86 23", "500112"),
-        _City("Kunming", "Yunnan", "650000", "CN", "+86 871", "530102"),
-        _City("Guiyang", "Guizhou", "550000", "CN", "+86 851", "520115"),
-    ),
-    "Northeast": (
-        _City("Shenyang", "Liaoning", "110000", "CN", "+86 24", "210106"),
-        _City("Dalian", "Liaoning", "116000", "CN", "+86 411", "210213"),
-        _City("Changchun", "Jilin", "130000", "CN", "+86 431", "220104"),
-        _City("Harbin", "Heilongjiang", "150000", "CN", "+86 451", "230103"),
-    ),
-    "Northwest": (
-        _City("Xi'an", "Shaanxi", "710000", "CN", "+86 29", "610113"),
-        _City("Lanzhou", "Gansu", "730000", "CN", "+86 931", "620102"),
-        _City("Urumqi", "Xinjiang", "830000", "CN", "+86 991", "650104"),
-        _City("Yinchuan", "Ningxia", "750000", "CN", "+86 951", "640104"),
-    ),
-    "Export": (
-        _City("Hamburg", "Hamburg", "20095", "DE", "+49 40", ""),
-        _City("Rotterdam", "South Holland", "3011", "NL", "+31 10", ""),
-        _City("Ho Chi Minh City", "Ho Chi Minh City", "700000", "VN", "+84 28", ""),
-        _City("Bangkok", "Bangkok", "10110", "TH", "+66 2", ""),
-        _City("Penang", "Penang", "10200", "MY", "+60 4", ""),
-        _City("Dubai", "Dubai", "00000", "AE", "+971 4", ""),
-        _City("Santos", "Sao Paulo", "11010", "BR", "+55 13", ""),
-    ),
-}
-REGIONS = tuple(_REGION_CITIES)
-# Where customers are: the industrial east and south weigh most.
-_CUSTOMER_REGION_WEIGHTS = (30, 14, 22, 10, 8, 5, 4, 7)
-_SUPPLIER_REGION_WEIGHTS = (40, 10, 30, 8, 4, 2, 1, 5)
-
-_PINYIN_STEMS = (
-    "Huadong", "Jinhai", "Hengtai", "Xinda", "Ruifeng", "Tianyu", "Zhongxing", "Hongsheng",
-    "Yongxin", "Dingtai", "Lianchuang", "Kaiyuan", "Baosheng", "Fuda", "Guanghua", "Minghui",
-    "Shengli", "Taihe", "Weida", "Xiangyun", "Yuanda", "Zhenghe", "Anping", "Chenguang",
-    "Dongfang", "Haixin", "Jiahe", "Longteng", "Qiangsheng", "Sanhe", "Huaxia", "Jinlong",
-    "Hongda", "Xinghuo", "Tongda", "Ruixiang", "Boyuan", "Changsheng", "Delong", "Fengyuan",
-)
-_ENGLISH_STEMS = (
-    "Northwind", "Bluewater", "Summit", "Pacific Rim", "Evergreen", "Silverline", "Crestview",
-    "Ironbridge", "Harbourside", "Redstone", "Greenfield", "Westgate", "Eastbay", "Goldleaf",
-    "Brightstar", "Orient", "Cathay", "Lotus", "Jade River", "Keystone", "Meridian", "Apex",
-)
-_CUSTOMER_INDUSTRIES = (
-    "Machinery", "Auto Parts", "Electrical Equipment", "Home Appliances", "Construction Engineering",
-    "Shipbuilding", "Agricultural Machinery", "Environmental Technology", "New Energy",
-    "Medical Devices", "Food Machinery", "Textile Machinery", "Rail Equipment", "Elevator",
-    "HVAC Systems", "Printing Machinery", "Mining Equipment", "Water Treatment",
-)
-_DISTRIBUTOR_INDUSTRIES = ("Logistics", "Supply Chain", "Trading", "Industrial Supply", "Distribution")
-_STREET_NAMES = (
-    "Renmin", "Zhongshan", "Jiefang", "Changjiang", "Huanghe", "Xinhua", "Jianshe", "Heping",
-    "Kaifa", "Chuangye", "Keji", "Gongye", "Huayuan", "Binhe", "Taihu", "Jinqiao",
-)
-_STREET_KINDS = ("Road", "Road", "Street", "Avenue", "East Road", "West Road", "North Road")
-_EXPORT_STREETS = ("Harbour Road", "Port Avenue", "Logistics Park", "Free Zone South", "Industrial Estate")
-
-_SURNAMES = (
-    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu", "Sun",
-    "Hu", "Zhu", "Gao", "Lin", "He", "Guo", "Ma", "Luo", "Song", "Zheng", "Xie", "Han",
-)
-_GIVEN_NAMES = (
-    "Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Jun", "Yang", "Yan", "Jie", "Tao",
-    "Ming", "Chao", "Xiuying", "Hui", "Lina", "Hao", "Yu", "Ting", "Peng", "Bo", "Xin", "Lin",
-    "Guiying", "Xiaoming", "Jianguo", "Haiyan", "Dan", "Kai",
-)
-_FOREIGN_NAMES = (
-    "Anna Weber", "Jan de Vries", "Nguyen Van An", "Somchai Wongsakul", "Ahmad Rahman",
-    "Fatima Al Mansouri", "Lucas Oliveira", "Tran Thi Mai", "Kevin Tan", "Sarah Fischer",
-    "Pieter Jansen", "Marcos Silva", "Omar Haddad", "Siti Aminah", "Niran Chaiyaporn",
-)
-
-_CONTACT_TITLES = {
-    "customer": ("Purchasing Manager", "Procurement Specialist", "Chief Engineer", "Finance Manager",
-                 "General Manager", "Quality Manager", "Warehouse Supervisor", "Production Director"),
-    "supplier": ("Sales Manager", "Key Account Manager", "Production Planner", "Quality Engineer",
-                 "Export Manager"),
-    "distributor": ("Operations Manager", "Logistics Coordinator", "Branch Manager", "Sales Director"),
-}
-_CONTACT_NOTES = (
-    "Prefers WeChat to e-mail.", "Reachable before 10:00 only.", "Speaks English.",
-    "Approves all orders above 50,000 CNY.", "Back-up contact when the purchasing manager travels.",
-    "Wants quotations as PDF with company chop.",
-)
-_ORG_NOTES = (
-    "Pays reliably, always on the last day of the terms.",
-    "Negotiates hard on price at year end; decides by January.",
-    "Decision maker is the general manager; purchasing only executes.",
-    "Asked for consignment stock last year; declined.",
-    "Orders all repeat items through the portal.",
-    "Production line stops if we deliver late: escalate delays early.",
-    "Export documents must be bilingual (English and Chinese).",
-    "Compares us with two other suppliers every quarter.",
-    "Group headquarters decides framework agreements; plant orders call-offs.",
-)
-
-# Product families: name, variants (smallest first), unit, price range, SKU prefix, the industry
-# of the suppliers that make it, description.
-_PRODUCT_FAMILIES: tuple[tuple[str, tuple[str, ...], str, float, float, str, str, str], ...] = (
-    ("Stainless Hex Bolt", ("M6", "M8", "M10", "M12", "M16", "M20"), "box", 35, 220, "HXB",
-     "Fasteners", "DIN 933 hex bolts, A2-70 stainless steel, box of 100."),
-    ("Carbon Steel Flange", ("DN50", "DN80", "DN100", "DN150", "DN200"), "pcs", 60, 640, "FLG",
-     "Forgings", "Weld-neck flange, PN16, ASTM A105."),
-    ("Hydraulic Pump", ("HP-100", "HP-200", "HP-350", "HP-500"), "pcs", 2800, 18500, "HYP",
-     "Hydraulics", "External gear pump for industrial hydraulic power units."),
-    ("Gear Motor", ("0.75kW", "1.5kW", "3kW", "5.5kW"), "pcs", 1200, 6800, "GMT",
-     "Electric Motors", "Helical gear motor, IE3 efficiency, 380 V."),
-    ("Deep Groove Ball Bearing", ("6204", "6205", "6206", "6308", "6310"), "pcs", 8, 95, "BRG",
-     "Bearings", "Sealed deep groove ball bearing, C3 clearance."),
-    ("Ball Valve", ("DN15", "DN25", "DN40", "DN50"), "pcs", 45, 420, "BLV",
-     "Valves", "Two-piece full-bore ball valve, CF8M body."),
-    ("PVC Pressure Pipe", ("D20", "D32", "D50", "D110"), "m", 3, 42, "PVC",
-     "Plastics", "PN10 PVC-U pressure pipe in 6 m lengths."),
-    ("Copper Power Cable", ("2.5mm2", "4mm2", "6mm2", "10mm2"), "m", 4, 46, "CBL",
-     "Cables", "YJV copper power cable, 0.6/1 kV."),
-    ("Aluminium Profile", ("2020", "3030", "4040", "4080"), "m", 12, 88, "ALP",
-     "Aluminium Extrusion", "6063-T5 T-slot extrusion, anodised."),
-    ("Cold Rolled Steel Sheet", ("0.8mm", "1.0mm", "1.5mm", "2.0mm"), "t", 4800, 6900, "CRS",
-     "Steel", "SPCC cold rolled coil, slit to width."),
-    ("Industrial Gear Oil", ("ISO VG68", "ISO VG150", "ISO VG220"), "L", 18, 62, "OIL",
-     "Lubricants", "Extreme-pressure industrial gear oil."),
-    ("PLC Controller", ("S-200", "S-400", "S-1200"), "pcs", 1500, 9800, "PLC",
-     "Automation", "Compact programmable logic controller."),
-    ("Inductive Proximity Sensor", ("M12 PNP", "M18 NPN", "M30 PNP"), "pcs", 45, 260, "SNS",
-     "Automation", "Flush-mount inductive sensor, IP67."),
-    ("Corrugated Carton", ("Small", "Medium", "Large"), "pcs", 1.2, 6.5, "CTN",
-     "Packaging", "Five-ply corrugated shipping carton."),
-    ("Epoxy Primer", ("Grey", "Red Oxide", "Zinc-Rich"), "kg", 25, 68, "EPX",
-     "Coatings", "Two-component anti-corrosion epoxy primer."),
-    ("O-Ring Kit", ("NBR", "FKM", "EPDM"), "set", 90, 380, "ORK",
-     "Rubber Products", "Assorted metric O-rings in a case."),
-    ("Conveyor Belt", ("B500", "B650", "B800"), "m", 180, 650, "CVB",
-     "Rubber Products", "EP fabric conveyor belt, four plies."),
-    ("MIG Welding Wire", ("0.8mm", "1.0mm", "1.2mm"), "kg", 9, 16, "WLD",
-     "Welding Materials", "ER70S-6 copper-coated welding wire, 15 kg spools."),
-    ("Frequency Inverter", ("2.2kW", "7.5kW", "15kW"), "pcs", 1800, 9200, "INV",
-     "Electrical Equipment", "Vector-control frequency inverter, 380 V."),
-    ("Gray Iron Pump Housing", ("PH-80", "PH-120", "PH-160"), "pcs", 350, 1300, "PHS",
-     "Precision Castings", "HT250 gray iron casting, machined and pressure tested."),
-)
-# Plain names first; the series only appear when the catalogue is large.
-_PRODUCT_SERIES = ("", " Pro", " Heavy Duty", " Economy", " Marine Grade", " High Temp", " Compact", " Export")
-_SERIES_PRICE_FACTOR = (1.0, 1.25, 1.35, 0.8, 1.4, 1.3, 0.95, 1.1)
-
-_CARRIERS = ("SF Express", "JD Logistics", "ZTO", "Deppon")
-_CARRIER_WEIGHTS = (30, 25, 20, 25)
-_EXPORT_CARRIER = "DHL"
-_TRANSIT_DAYS = {"SF Express": (1, 2), "JD Logistics": (1, 3), "ZTO": (2, 4), "Deppon": (3, 6), "DHL": (4, 9)}
-
-_ORDER_NOTES = (
-    "Deliver to gate 3, loading dock B.", "Urgent: customer's line stops without these parts.",
-    "Call the warehouse one hour before delivery.", "Partial delivery accepted.",
-    "Invoice to group headquarters.", "Pack on fumigated pallets.", "Quote the PO number on the delivery note.",
-)
-_CANCEL_NOTES = (
-    "Cancelled by the customer: project postponed.", "Cancelled: duplicate of an earlier order.",
-    "Cancelled: price not accepted.", "Cancelled: credit check failed.",
-)
-
-_PRICE_TERMS = (
-    "List price less {d}% volume discount; prices fixed for 12 months.",
-    "Prices fixed per quarter; raw-material surcharge above 5% steel index movement.",
-    "Net prices per attached price list; annual review in December.",
-    "List price less {d}%; additional 2% rebate above 1,000,000 CNY yearly volume.",
-)
-_PAYMENT_TERMS = (
-    "Net 30 days from invoice.", "Net 60 days from invoice.", "Monthly statement, payment within 90 days.",
-    "30% advance, 70% before shipment.", "Bank acceptance draft, 6 months.",
-)
-_EXPORT_PAYMENT_TERMS = ("Irrevocable letter of credit at sight.", "30% T/T advance, balance against copy B/L.")
-_SERVICE_TERMS = (
-    "Response within 24 hours; engineer on site within 72 hours; 12-month warranty.",
-    "Telephone support on working days; spare parts shipped within 48 hours.",
-    "Quarterly preventive maintenance visit; 18-month warranty on pumps and motors.",
-    "Quality objections answered within 5 working days; replacement or credit note at our choice.",
-)
-
-_VISIT_PURPOSES = (
-    "Quarterly business review and next year's volume forecast.", "Present the new product range.",
-    "Follow up on the open quality objection.", "Negotiate the framework agreement renewal.",
-    "Introduce the new account owner.", "Plant tour and review of their production plan.",
-    "Discuss payment delays and the credit limit.", "Collect feedback on delivery performance.",
-)
-_VISIT_FEEDBACK = (
-    "Satisfied with quality; wants shorter lead times on pumps.",
-    "Plans to increase volume by about 20% next year.",
-    "Complained about two late deliveries last quarter; promised a logistics review.",
-    "Evaluating a competitor on price; asked for a revised quotation.",
-    "New plant opening in the second half; invited us to tender.",
-    "Purchasing manager is leaving; met the successor.",
-    "Asked for consignment stock for fast movers.",
-)
-_SERVICE_REQUESTS = (
-    "Installation support for {product}", "Quotation for spare parts of {product}",
-    "Calibration of {product}", "Operator training for {product}", "Copy of material certificate for {product}",
-    "Technical drawing for {product}", "Replacement manual for {product}",
-)
-_SERVICE_RESOLUTIONS = (
-    "Engineer visited and completed the work.", "Documents sent by e-mail.",
-    "Spare parts quoted and ordered.", "Remote support session solved the issue.",
-)
-_COMPLAINTS = (
-    "Wrong quantity delivered on {order}", "Damaged packaging on {order}",
-    "Invoice for {order} does not match the quotation", "Delivery note missing on {order}",
-)
-_UNTIED_COMPLAINTS = (
-    "Sales rep does not answer calls", "Portal login fails repeatedly", "Quotations take too long",
-    "Driver refused to unload at the dock",
-)
-_COMPLAINT_RESOLUTIONS = (
-    "Apologised; credit note issued.", "Process corrected and confirmed with the customer.",
-    "Missing items delivered free of charge.", "Explained the cause; customer accepted.",
-)
-_DEFECTS = (
-    "surface rust on arrival", "thread out of tolerance", "cracks in the casting", "leaking seal",
-    "dimensions out of specification", "wrong material certificate", "paint peeling after two weeks",
-    "noise and vibration in operation",
-)
-_QUALITY_RESOLUTIONS = (
-    "Supplier confirmed the defect; batch replaced.", "8D report received from the supplier; credit note issued.",
-    "Defect caused by improper storage at the customer; no compensation.",
-    "Parts reworked on site by our engineer.",
-)
-_SURVEY_COMMENTS = {
-    "low": ("Deliveries are often late.", "Too many quality problems this year.",
-            "Nobody follows up on complaints."),
-    "mid": ("Acceptable, but prices are high.", "Quality fine, communication could be better.",
-            "Portal is hard to use."),
-    "high": ("Reliable partner.", "Very responsive sales team.", "Good quality and fast delivery."),
-}
-_INTERACTION_TOPICS = (
-    "the delivery schedule for next month", "a price adjustment for next quarter",
-    "the quality certificate for {product}", "a payment reminder for last month's invoices",
-    "samples of {product}", "the open quality objection", "the forecast for the coming quarter",
-    "a quotation for {product}", "the framework agreement renewal", "a change of delivery address",
-    "stock availability of {product}", "the credit limit",
-)
-_INTERACTION_OUTCOMES = (
-    "", "", " Agreed to follow up next week.", " Sent a revised quotation.", " Customer will confirm by e-mail.",
-    " Escalated to the service team.",
-)
-
-
-# ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
 
@@ -561,11 +276,18 @@ def _office_time(rng: random.Random, day: date) -> datetime:
     return datetime.combine(day, time(1), UTC) + timedelta(seconds=rng.randrange(9 * 3600))
 
 
-def _record(created_at: datetime, updated_at: datetime | None = None, archived_at: datetime | None = None) -> dict:
-    return {"created_at": created_at, "updated_at": updated_at or created_at, "version": 1, "archived_at": archived_at}
+def _record(
+    created_at: datetime, updated_at: datetime | None = None, archived_at: datetime | None = None
+) -> dict:
+    return {
+        "created_at": created_at,
+        "updated_at": updated_at or created_at,
+        "version": 1,
+        "archived_at": archived_at,
+    }
 
 
-def _quota(rng: random.Random, n: int, shares: Sequence[tuple[T, float]]) -> list[T]:
+def _quota(rng: random.Random, n: int, shares: Sequence[tuple[_T, float]]) -> list[_T]:
     """n items in the given shares (each share at least one item), shuffled: exact proportions
     even for small n, where independent draws would easily leave a role or tier out."""
     counts = [max(1, round(n * share)) for _, share in shares]
@@ -595,7 +317,7 @@ class _Org:
 
     kind: str  # customer / supplier / distributor: the role it was generated for
     region: str
-    city: _City
+    city: words.City
     created_at: datetime
     name: str = ""
     legal_name: str = ""
@@ -677,16 +399,22 @@ _RHYTHMS = {
     morg.CustomerTier.POTENTIAL: {"monthly": 10, "quarterly": 20, "irregular": 40, "lapsed": 10, "none": 20},
 }
 _LINE_BUDGET = {
-    morg.CustomerTier.STRATEGIC: 40_000, morg.CustomerTier.KEY: 15_000,
-    morg.CustomerTier.GENERAL: 5_000, morg.CustomerTier.POTENTIAL: 2_000,
+    morg.CustomerTier.STRATEGIC: 40_000,
+    morg.CustomerTier.KEY: 15_000,
+    morg.CustomerTier.GENERAL: 5_000,
+    morg.CustomerTier.POTENTIAL: 2_000,
 }
 _PRICE_FACTOR = {
-    morg.CustomerTier.STRATEGIC: (0.85, 0.92), morg.CustomerTier.KEY: (0.90, 0.95),
-    morg.CustomerTier.GENERAL: (0.95, 1.00), morg.CustomerTier.POTENTIAL: (0.98, 1.05),
+    morg.CustomerTier.STRATEGIC: (0.85, 0.92),
+    morg.CustomerTier.KEY: (0.90, 0.95),
+    morg.CustomerTier.GENERAL: (0.95, 1.00),
+    morg.CustomerTier.POTENTIAL: (0.98, 1.05),
 }
 _CREDIT_LIMIT = {
-    morg.CustomerTier.STRATEGIC: (2_000_000, 10_000_000), morg.CustomerTier.KEY: (500_000, 3_000_000),
-    morg.CustomerTier.GENERAL: (50_000, 600_000), morg.CustomerTier.POTENTIAL: (10_000, 100_000),
+    morg.CustomerTier.STRATEGIC: (2_000_000, 10_000_000),
+    morg.CustomerTier.KEY: (500_000, 3_000_000),
+    morg.CustomerTier.GENERAL: (50_000, 600_000),
+    morg.CustomerTier.POTENTIAL: (10_000, 100_000),
 }
 _CONTRACT_VALUE = _CREDIT_LIMIT
 _SERVICE_PER_YEAR = {  # survey response rate per wave, visits, requests, complaints, quality objections
@@ -696,8 +424,10 @@ _SERVICE_PER_YEAR = {  # survey response rate per wave, visits, requests, compla
     morg.CustomerTier.POTENTIAL: (0.2, 0.5, 0.2, 0.1, 0.05),
 }
 _INTERACTIONS_PER_YEAR = {
-    morg.CustomerTier.STRATEGIC: 14, morg.CustomerTier.KEY: 8,
-    morg.CustomerTier.GENERAL: 4.5, morg.CustomerTier.POTENTIAL: 3,
+    morg.CustomerTier.STRATEGIC: 14,
+    morg.CustomerTier.KEY: 8,
+    morg.CustomerTier.GENERAL: 4.5,
+    morg.CustomerTier.POTENTIAL: 3,
 }
 
 
@@ -759,16 +489,20 @@ class _DemoBuilder:
         tiers = _quota(rng, self.n - 1, _TIER_SHARES)
         specs: list[_Org] = []
         for tier in tiers:
-            region = rng.choices(REGIONS, _CUSTOMER_REGION_WEIGHTS)[0]
-            years = {"strategic": (4, 10), "key": (2, 9), "general": (0.5, 8), "potential": (0.05, 2.5)}[tier.value]
+            region = rng.choices(words.REGIONS, words.CUSTOMER_REGION_WEIGHTS)[0]
+            years = {"strategic": (4, 10), "key": (2, 9), "general": (0.5, 8), "potential": (0.05, 2.5)}[
+                tier.value
+            ]
             created = self.now - timedelta(days=rng.uniform(*years) * 365)
             specs.append(self._new_org(rng, "customer", region, created, tier=tier))
         # Regions by how many customers they have: distributors cover the busiest first.
-        by_demand = sorted(REGIONS, key=lambda r: (-sum(1 for o in specs if o.region == r), REGIONS.index(r)))
-        families = list(range(len(_PRODUCT_FAMILIES)))
+        by_demand = sorted(
+            words.REGIONS, key=lambda r: (-sum(1 for o in specs if o.region == r), words.REGIONS.index(r))
+        )
+        families = list(range(len(words.PRODUCT_FAMILIES)))
         rng.shuffle(families)
         for i in range(n_suppliers):
-            region = rng.choices(REGIONS, _SUPPLIER_REGION_WEIGHTS)[0]
+            region = rng.choices(words.REGIONS, words.SUPPLIER_REGION_WEIGHTS)[0]
             created = self.now - timedelta(days=rng.uniform(2, 12) * 365)
             specs.append(self._new_org(rng, "supplier", region, created, family=families[i % len(families)]))
         for i in range(n_distributors):
@@ -779,8 +513,11 @@ class _DemoBuilder:
         # A few customers are suspended (credit hold) or archived (relationship ended);
         # never the strategic ones, whose loss would be a different story, and only ones old
         # enough to have had a relationship before it changed.
-        candidates = [o for o in customer_specs
-                      if o.tier is not morg.CustomerTier.STRATEGIC and o.created_at < self.now - timedelta(days=300)]
+        candidates = [
+            o
+            for o in customer_specs
+            if o.tier is not morg.CustomerTier.STRATEGIC and o.created_at < self.now - timedelta(days=300)
+        ]
         rng.shuffle(candidates)
         n_suspended, n_archived = max(1, round(self.n * 0.04)), max(1, round(self.n * 0.03))
         for org in candidates[:n_suspended]:
@@ -793,7 +530,7 @@ class _DemoBuilder:
         active = [o for o in customer_specs if o.status is morg.OrganizationStatus.ACTIVE]
         for org in rng.sample(active, max(1, round(self.n * 0.05))):
             org.is_supplier = True
-            org.family = rng.randrange(len(_PRODUCT_FAMILIES))
+            org.family = rng.randrange(len(words.PRODUCT_FAMILIES))
         # And one distributor also buys from us on its own account.
         distributors = [o for o in specs if o.kind == "distributor"]
         dual = distributors[1]
@@ -815,28 +552,40 @@ class _DemoBuilder:
         self.rows["organizations"] = [self._org_row(rng, org) for org in specs]
 
     def _new_org(self, rng: random.Random, kind: str, region: str, created: datetime, **extra: Any) -> _Org:
-        org = _Org(kind=kind, region=region, city=rng.choice(_REGION_CITIES[region]), created_at=created, **extra)
+        org = _Org(
+            kind=kind,
+            region=region,
+            city=rng.choice(words.REGION_CITIES[region]),
+            created_at=created,
+            **extra,
+        )
         setattr(org, f"is_{kind}", True)
         org.english = region == "Export" or rng.random() < 0.3
         if kind == "customer":
-            industry = rng.choice(_CUSTOMER_INDUSTRIES)
+            industry = rng.choice(words.CUSTOMER_INDUSTRIES)
         elif kind == "supplier":
-            industry = _PRODUCT_FAMILIES[org.family][6]
+            industry = words.PRODUCT_FAMILIES[org.family].industry
         else:
-            industry = rng.choice(_DISTRIBUTOR_INDUSTRIES)
+            industry = rng.choice(words.DISTRIBUTOR_INDUSTRIES)
         # Names are not unique in the schema, but a demo reads better when they are: after a
         # few collisions, tell namesakes apart by city (as Chinese companies do), then by number.
         for attempt in range(40):
-            stem = rng.choice(_ENGLISH_STEMS if org.english else _PINYIN_STEMS)
+            stem = rng.choice(words.ENGLISH_STEMS if org.english else words.PINYIN_STEMS)
             name = f"{stem} {industry}" if org.english else f"{stem} {industry} Co."
             if attempt >= 10:
-                name = f"{name} ({org.city.city})" if attempt < 30 else f"{name} ({org.city.city} {attempt - 28})"
+                name = (
+                    f"{name} ({org.city.city})"
+                    if attempt < 30
+                    else f"{name} ({org.city.city} {attempt - 28})"
+                )
             if name not in self._taken_names:
                 break
         self._taken_names.add(name)
         org.name = name
         if org.city.country != "CN":
-            org.legal_name = f"{stem} {industry} " + {"DE": "GmbH", "NL": "B.V."}.get(org.city.country, "Ltd.")
+            org.legal_name = f"{stem} {industry} " + {"DE": "GmbH", "NL": "B.V."}.get(
+                org.city.country, "Ltd."
+            )
         elif org.english:
             org.legal_name = f"{stem} {industry} ({org.city.city}) Co., Ltd."
         else:
@@ -869,7 +618,7 @@ class _DemoBuilder:
             if org.status is morg.OrganizationStatus.SUSPENDED:
                 credit_standing = rng.choice((morg.CreditStanding.POOR, morg.CreditStanding.BLOCKED))
         archived_at = org.status_changed_at if org.status is morg.OrganizationStatus.ARCHIVED else None
-        notes = rng.choice(_ORG_NOTES) if org.is_customer and rng.random() < 0.2 else None
+        notes = rng.choice(words.ORG_NOTES) if org.is_customer and rng.random() < 0.2 else None
         if org.status is morg.OrganizationStatus.SUSPENDED and org.is_customer:
             notes = "Suspended: overdue invoices beyond 120 days; orders on credit hold."
         elif archived_at is not None:
@@ -902,7 +651,10 @@ class _DemoBuilder:
     def _users(self) -> None:
         rng = self._rng("users")
         n_reps = max(6, self.n // 20)
-        by_demand = sorted(REGIONS, key=lambda r: (-sum(1 for o in self.customers if o.region == r), REGIONS.index(r)))
+        by_demand = sorted(
+            words.REGIONS,
+            key=lambda r: (-sum(1 for o in self.customers if o.region == r), words.REGIONS.index(r)),
+        )
         specs = [(mp.UserRole.SALES, by_demand[i % len(by_demand)]) for i in range(n_reps)]
         specs += [(mp.UserRole.SERVICE, None)] * 3 + [(mp.UserRole.ADMIN, None), (mp.UserRole.ANALYST, None)]
         leavers = set(rng.sample(range(n_reps), max(1, round(n_reps * 0.15))))
@@ -910,7 +662,7 @@ class _DemoBuilder:
         emails: set[str] = set()
         for number, (role, region) in enumerate(specs, start=1):
             for _ in range(20):
-                surname, given = rng.choice(_SURNAMES), rng.choice(_GIVEN_NAMES)
+                surname, given = rng.choice(words.SURNAMES), rng.choice(words.GIVEN_NAMES)
                 if f"{surname} {given}" not in names:
                     break
             names.add(f"{surname} {given}")
@@ -919,16 +671,22 @@ class _DemoBuilder:
                 email, k = f"{given.lower()}.{surname.lower()}{k}@partnergraph.example", k + 1
             emails.add(email)
             created = self.now - timedelta(days=rng.uniform(3, 9) * 365)
-            left_at = _office_time(rng, self.today - timedelta(days=rng.randint(30, 330))) if number - 1 in leavers else None
-            self.users.append({
-                "id": number,
-                "name": f"{surname} {given}",
-                "email": email,
-                "role": role,
-                "region": region,
-                "active": left_at is None,
-                **_record(created, left_at),
-            })
+            left_at = (
+                _office_time(rng, self.today - timedelta(days=rng.randint(30, 330)))
+                if number - 1 in leavers
+                else None
+            )
+            self.users.append(
+                {
+                    "id": number,
+                    "name": f"{surname} {given}",
+                    "email": email,
+                    "role": role,
+                    "region": region,
+                    "active": left_at is None,
+                    **_record(created, left_at),
+                }
+            )
         self.rows["users"] = self.users
         self.reps = [u for u in self.users if u["role"] is mp.UserRole.SALES]
         self.active_reps = [u for u in self.reps if u["active"]]
@@ -946,30 +704,40 @@ class _DemoBuilder:
             if not first["active"] and first["updated_at"] <= start + timedelta(days=30):
                 # The rep had already left when the account was opened: someone else took it.
                 first = rng.choice([u for u in local if u["active"]] or self.active_reps)
-                start = self._past(max(org.created_at, first["created_at"]) + timedelta(days=rng.randint(0, 10)))
+                start = self._past(
+                    max(org.created_at, first["created_at"]) + timedelta(days=rng.randint(0, 10))
+                )
             history: list[tuple[dict, datetime, datetime | None, str | None]] = []
             if not first["active"]:
                 history.append((first, start, first["updated_at"], "rep left the company"))
             elif rng.random() < 0.22 and start < self.now - timedelta(days=90):
-                end = _between(rng, max(start + timedelta(days=30), self.now - timedelta(days=700)), self.now - timedelta(days=14))
+                end = _between(
+                    rng,
+                    max(start + timedelta(days=30), self.now - timedelta(days=700)),
+                    self.now - timedelta(days=14),
+                )
                 history.append((first, start, end, "territory change"))
             if history:
                 previous = history[0][0]
-                successor = rng.choice([u for u in local if u["active"] and u is not previous]
-                                       or [u for u in self.active_reps if u is not previous])
+                successor = rng.choice(
+                    [u for u in local if u["active"] and u is not previous]
+                    or [u for u in self.active_reps if u is not previous]
+                )
                 history.append((successor, history[0][2], None, None))
             else:
                 history.append((first, start, None, None))
             for user, began, ended, reason in history:
                 org.owners.append((user["id"], began, ended))
-                rows.append({
-                    "organization_id": org.id,
-                    "user_id": user["id"],
-                    "started_at": began,
-                    "ended_at": ended,
-                    "reason": reason,
-                    **_record(began, ended or began),
-                })
+                rows.append(
+                    {
+                        "organization_id": org.id,
+                        "user_id": user["id"],
+                        "started_at": began,
+                        "ended_at": ended,
+                        "reason": reason,
+                        **_record(began, ended or began),
+                    }
+                )
         self.rows["account_ownerships"] = _sorted_with_ids(rows, "started_at")
 
     # -- addresses, coverage, contacts, contracts ---------------------------------------------
@@ -985,24 +753,35 @@ class _DemoBuilder:
                 kinds.append(morg.AddressKind.BILLING)
             for kind in kinds:
                 # Shipping goes to the plant, often elsewhere in the same region.
-                city = rng.choice(_REGION_CITIES[org.region]) if kind is morg.AddressKind.SHIPPING and rng.random() < 0.3 else org.city
+                city = (
+                    rng.choice(words.REGION_CITIES[org.region])
+                    if kind is morg.AddressKind.SHIPPING and rng.random() < 0.3
+                    else org.city
+                )
                 if city.country == "CN":
-                    line1 = f"No. {rng.randint(1, 999)} {rng.choice(_STREET_NAMES)} {rng.choice(_STREET_KINDS)}"
-                    line2 = rng.choice((None, f"{rng.choice(_STREET_NAMES)} Industrial Park, Building {rng.randint(1, 12)}",
-                                        f"{city.city} Economic and Technological Development Zone"))
+                    line1 = f"No. {rng.randint(1, 999)} {rng.choice(words.STREET_NAMES)} {rng.choice(words.STREET_KINDS)}"
+                    line2 = rng.choice(
+                        (
+                            None,
+                            f"{rng.choice(words.STREET_NAMES)} Industrial Park, Building {rng.randint(1, 12)}",
+                            f"{city.city} Economic and Technological Development Zone",
+                        )
+                    )
                 else:
-                    line1, line2 = f"{rng.randint(1, 400)} {rng.choice(_EXPORT_STREETS)}", None
-                rows.append({
-                    "organization_id": org.id,
-                    "kind": kind,
-                    "line1": line1,
-                    "line2": line2,
-                    "city": city.city,
-                    "province": city.province,
-                    "postal_code": city.postal_code,
-                    "country": city.country,
-                    **_record(org.created_at),
-                })
+                    line1, line2 = f"{rng.randint(1, 400)} {rng.choice(words.EXPORT_STREETS)}", None
+                rows.append(
+                    {
+                        "organization_id": org.id,
+                        "kind": kind,
+                        "line1": line1,
+                        "line2": line2,
+                        "city": city.city,
+                        "province": city.province,
+                        "postal_code": city.postal_code,
+                        "country": city.country,
+                        **_record(org.created_at),
+                    }
+                )
         self.rows["addresses"] = _sorted_with_ids(rows, "created_at")
 
     def _coverage(self) -> None:
@@ -1016,13 +795,15 @@ class _DemoBuilder:
             org.distributor_id = distributor.id
             start = max(org.created_at, distributor.created_at) + timedelta(days=rng.randint(0, 90))
             since = min(start.date(), self.today - timedelta(days=1))
-            rows.append({
-                "distributor_id": distributor.id,
-                "customer_id": org.id,
-                "region": org.region,
-                "since": since,
-                **_record(self._past(_office_time(rng, since))),
-            })
+            rows.append(
+                {
+                    "distributor_id": distributor.id,
+                    "customer_id": org.id,
+                    "region": org.region,
+                    "since": since,
+                    **_record(self._past(_office_time(rng, since))),
+                }
+            )
         self.rows["distributor_coverage"] = _sorted_with_ids(rows, "created_at")
 
     def _contacts(self) -> None:
@@ -1033,15 +814,15 @@ class _DemoBuilder:
             count = rng.choices((1, 2, 3, 4), (25, 35, 25, 15))[0]
             if org.tier is morg.CustomerTier.STRATEGIC:
                 count = min(4, count + 1)
-            titles = list(_CONTACT_TITLES[org.kind])
+            titles = list(words.CONTACT_TITLES[org.kind])
             rng.shuffle(titles)
             names: set[str] = set()
             for i in range(count):
                 if org.city.country != "CN":
-                    name = rng.choice(_FOREIGN_NAMES)
+                    name = rng.choice(words.FOREIGN_NAMES)
                     local_part = name.lower().replace(" ", ".")
                 else:
-                    surname, given = rng.choice(_SURNAMES), rng.choice(_GIVEN_NAMES)
+                    surname, given = rng.choice(words.SURNAMES), rng.choice(words.GIVEN_NAMES)
                     name, local_part = f"{surname} {given}", f"{given.lower()}.{surname.lower()}"
                 if name in names:
                     continue  # rather one contact fewer than two people of the same name
@@ -1050,19 +831,26 @@ class _DemoBuilder:
                 created = self._past(created)
                 left = i > 0 and rng.random() < 0.06
                 archived = _between(rng, created, self.now) if left else None
-                phone = (f"+86 1{rng.choice('3589')}{rng.randint(0, 9)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
-                         if org.city.country == "CN" else f"{org.city.dial} {rng.randint(100, 999)} {rng.randint(1000, 9999)}")
-                rows.append({
-                    "organization_id": org.id,
-                    "name": name,
-                    "title": titles[i % len(titles)],
-                    "email": f"{local_part}@{org.domain}",
-                    "phone": phone,
-                    "is_primary": i == 0,
-                    "notes": "Left the company." if left else (rng.choice(_CONTACT_NOTES) if rng.random() < 0.15 else None),
-                    "_org": org,
-                    **_record(created, archived or created, archived),
-                })
+                phone = (
+                    f"+86 1{rng.choice('3589')}{rng.randint(0, 9)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+                    if org.city.country == "CN"
+                    else f"{org.city.dial} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+                )
+                rows.append(
+                    {
+                        "organization_id": org.id,
+                        "name": name,
+                        "title": titles[i % len(titles)],
+                        "email": f"{local_part}@{org.domain}",
+                        "phone": phone,
+                        "is_primary": i == 0,
+                        "notes": "Left the company."
+                        if left
+                        else (rng.choice(words.CONTACT_NOTES) if rng.random() < 0.15 else None),
+                        "_org": org,
+                        **_record(created, archived or created, archived),
+                    }
+                )
         _sorted_with_ids(rows, "created_at")
         for row in rows:
             org = row.pop("_org")
@@ -1078,28 +866,45 @@ class _DemoBuilder:
         rng = self._rng("contracts")
         rows: list[dict] = []
 
-        def add(org: _Org, kind: mc.ContractKind, status: mc.ContractStatus, start: date, end: date | None,
-                value: float, signed: datetime) -> None:
+        def add(
+            org: _Org,
+            kind: mc.ContractKind,
+            status: mc.ContractStatus,
+            start: date,
+            end: date | None,
+            value: float,
+            signed: datetime,
+        ) -> None:
             export = org.city.country != "CN"
-            rows.append({
-                "organization_id": org.id,
-                "title": f"{kind.value.capitalize()} agreement {start.year}: {org.name}",
-                "kind": kind,
-                "status": status,
-                "valid_from": start,
-                "valid_to": end,
-                "value": _money(round(value, -3)),
-                "currency": "CNY",
-                "price_terms": rng.choice(_PRICE_TERMS).format(d=rng.choice((3, 5, 8, 10))),
-                "payment_terms": rng.choice(_EXPORT_PAYMENT_TERMS if export else _PAYMENT_TERMS),
-                "service_terms": rng.choice(_SERVICE_TERMS) if kind in (mc.ContractKind.SERVICE, mc.ContractKind.SALES, mc.ContractKind.FRAMEWORK) else None,
-                **_record(self._past(signed)),
-            })
+            rows.append(
+                {
+                    "organization_id": org.id,
+                    "title": f"{kind.value.capitalize()} agreement {start.year}: {org.name}",
+                    "kind": kind,
+                    "status": status,
+                    "valid_from": start,
+                    "valid_to": end,
+                    "value": _money(round(value, -3)),
+                    "currency": "CNY",
+                    "price_terms": rng.choice(words.PRICE_TERMS).format(d=rng.choice((3, 5, 8, 10))),
+                    "payment_terms": rng.choice(
+                        words.EXPORT_PAYMENT_TERMS if export else words.PAYMENT_TERMS
+                    ),
+                    "service_terms": rng.choice(words.SERVICE_TERMS)
+                    if kind in (mc.ContractKind.SERVICE, mc.ContractKind.SALES, mc.ContractKind.FRAMEWORK)
+                    else None,
+                    **_record(self._past(signed)),
+                }
+            )
 
         def current_period(org: _Org) -> tuple[date, date]:
             start = max(org.created_at.date(), self.today - timedelta(days=rng.randint(30, 700)))
             years = rng.choice((1, 2, 3))
-            end = start.replace(year=start.year + years) if not (start.month == 2 and start.day == 29) else start + timedelta(days=365 * years)
+            end = (
+                start.replace(year=start.year + years)
+                if not (start.month == 2 and start.day == 29)
+                else start + timedelta(days=365 * years)
+            )
             while end < self.today:
                 end += timedelta(days=365)
             return start, end
@@ -1113,10 +918,20 @@ class _DemoBuilder:
                 if org.tier is morg.CustomerTier.POTENTIAL and rng.random() < 0.5:
                     # A prospect: only a quotation-stage sales contract, not yet signed.
                     start = self.today + timedelta(days=rng.randint(10, 60))
-                    add(org, mc.ContractKind.SALES, mc.ContractStatus.DRAFT, start, start + timedelta(days=365),
-                        rng.uniform(*value_range), _between(rng, max(org.created_at, self.now - timedelta(days=30)), self.now))
+                    add(
+                        org,
+                        mc.ContractKind.SALES,
+                        mc.ContractStatus.DRAFT,
+                        start,
+                        start + timedelta(days=365),
+                        rng.uniform(*value_range),
+                        _between(rng, max(org.created_at, self.now - timedelta(days=30)), self.now),
+                    )
                 else:
-                    kind = rng.choices((mc.ContractKind.SALES, mc.ContractKind.FRAMEWORK, mc.ContractKind.SERVICE), (55, 35, 10))[0]
+                    kind = rng.choices(
+                        (mc.ContractKind.SALES, mc.ContractKind.FRAMEWORK, mc.ContractKind.SERVICE),
+                        (55, 35, 10),
+                    )[0]
                     start, end = current_period(org)
                     status = mc.ContractStatus.ACTIVE
                     if org.status is morg.OrganizationStatus.ARCHIVED:
@@ -1128,22 +943,54 @@ class _DemoBuilder:
                     if rng.random() < 0.5:
                         if (start - org.created_at.date()).days > 400:
                             prev_end = start - timedelta(days=1)
-                            prev_start = max(org.created_at.date(), prev_end - timedelta(days=365 * rng.choice((1, 2))))
-                            add(org, mc.ContractKind.SALES, mc.ContractStatus.EXPIRED, prev_start, prev_end,
-                                rng.uniform(*value_range) * 0.8, signed_before(org, prev_start))
-                        elif status is mc.ContractStatus.ACTIVE and org.status is morg.OrganizationStatus.ACTIVE:
+                            prev_start = max(
+                                org.created_at.date(), prev_end - timedelta(days=365 * rng.choice((1, 2)))
+                            )
+                            add(
+                                org,
+                                mc.ContractKind.SALES,
+                                mc.ContractStatus.EXPIRED,
+                                prev_start,
+                                prev_end,
+                                rng.uniform(*value_range) * 0.8,
+                                signed_before(org, prev_start),
+                            )
+                        elif (
+                            status is mc.ContractStatus.ACTIVE
+                            and org.status is morg.OrganizationStatus.ACTIVE
+                        ):
                             draft_start = self.today + timedelta(days=rng.randint(15, 90))
-                            add(org, mc.ContractKind.SERVICE, mc.ContractStatus.DRAFT, draft_start,
-                                draft_start + timedelta(days=365), rng.uniform(*value_range) * 0.1,
-                                _between(rng, self.now - timedelta(days=20), self.now))
+                            add(
+                                org,
+                                mc.ContractKind.SERVICE,
+                                mc.ContractStatus.DRAFT,
+                                draft_start,
+                                draft_start + timedelta(days=365),
+                                rng.uniform(*value_range) * 0.1,
+                                _between(rng, self.now - timedelta(days=20), self.now),
+                            )
             if org.is_supplier:
                 start, end = current_period(org)
-                add(org, mc.ContractKind.SUPPLY, mc.ContractStatus.ACTIVE, start, end,
-                    rng.uniform(200_000, 5_000_000), signed_before(org, start))
+                add(
+                    org,
+                    mc.ContractKind.SUPPLY,
+                    mc.ContractStatus.ACTIVE,
+                    start,
+                    end,
+                    rng.uniform(200_000, 5_000_000),
+                    signed_before(org, start),
+                )
             if org.is_distributor:
                 start, end = current_period(org)
-                add(org, mc.ContractKind.DISTRIBUTION, mc.ContractStatus.ACTIVE, start, end,
-                    rng.uniform(1_000_000, 20_000_000), signed_before(org, start))
+                add(
+                    org,
+                    mc.ContractKind.DISTRIBUTION,
+                    mc.ContractStatus.ACTIVE,
+                    start,
+                    end,
+                    rng.uniform(1_000_000, 20_000_000),
+                    signed_before(org, start),
+                )
         _sorted_with_ids(rows, "created_at")
         for row in rows:
             row["number"] = f"CT-{row['created_at'].year}-{row['id']:06d}"
@@ -1154,43 +1001,63 @@ class _DemoBuilder:
     def _products(self) -> None:
         rng = self._rng("products")
         count = max(30, self.n // 2)
-        combos = [(s, rng.random(), f, v) for f, fam in enumerate(_PRODUCT_FAMILIES)
-                  for v in range(len(fam[1])) for s in range(len(_PRODUCT_SERIES))]
+        combos = [
+            (s, rng.random(), f, v)
+            for f, family in enumerate(words.PRODUCT_FAMILIES)
+            for v in range(len(family.variants))
+            for s in range(len(words.PRODUCT_SERIES))
+        ]
         combos.sort()
         rows = []
         for i in range(count):
             series, _, f, v = combos[i % len(combos)]
-            name_, variants, unit, low, high, prefix, _, description = _PRODUCT_FAMILIES[f]
-            name = f"{name_} {variants[v]}{_PRODUCT_SERIES[series]}"
+            family = words.PRODUCT_FAMILIES[f]
+            name = f"{family.name} {family.variants[v]}{words.PRODUCT_SERIES[series]}"
             if i >= len(combos):
                 name += f" Rev. {i // len(combos) + 1}"
             # Bigger variants cost more: interpolate along the family's price range.
-            position = v / max(1, len(variants) - 1)
-            base = (low + (high - low) * position) * _SERIES_PRICE_FACTOR[series] * rng.uniform(0.92, 1.08)
+            position = v / max(1, len(family.variants) - 1)
+            base = (
+                (family.low + (family.high - family.low) * position)
+                * words.SERIES_PRICE_FACTOR[series]
+                * rng.uniform(0.92, 1.08)
+            )
             list_price = max(Decimal("0.50"), _money(base))
             cost = max(Decimal("0.30"), _money(float(list_price) * rng.uniform(0.55, 0.85)))
             created = self.now - timedelta(days=rng.uniform(0.3, 6) * 365)
             discontinued = None
             if rng.random() < 0.04 and created < self.now - timedelta(days=300):
                 discontinued = self.today - timedelta(days=rng.randint(30, 200))
-            rows.append({
-                "sku": prefix,  # completed with the id below
-                "name": name,
-                "description": description,
-                "unit": unit,
-                "list_price": list_price,
-                "cost": cost,
-                "currency": "CNY",
-                "status": mpr.ProductStatus.DISCONTINUED if discontinued else mpr.ProductStatus.ACTIVE,
-                "_meta": (f, discontinued),
-                **_record(created, _office_time(rng, discontinued) if discontinued else created),
-            })
+            rows.append(
+                {
+                    "sku": family.sku_prefix,  # completed with the id below
+                    "name": name,
+                    "description": family.description,
+                    "unit": family.unit,
+                    "list_price": list_price,
+                    "cost": cost,
+                    "currency": "CNY",
+                    "status": mpr.ProductStatus.DISCONTINUED if discontinued else mpr.ProductStatus.ACTIVE,
+                    "_meta": (f, discontinued),
+                    **_record(created, _office_time(rng, discontinued) if discontinued else created),
+                }
+            )
         _sorted_with_ids(rows, "created_at")
         for row in rows:
             family, discontinued = row.pop("_meta")
             row["sku"] = f"{row['sku']}-{row['id']:05d}"
-            self.products.append(_Product(row["id"], row["name"], row["unit"], row["list_price"], row["cost"],
-                                          family, discontinued, row["created_at"]))
+            self.products.append(
+                _Product(
+                    row["id"],
+                    row["name"],
+                    row["unit"],
+                    row["list_price"],
+                    row["cost"],
+                    family,
+                    discontinued,
+                    row["created_at"],
+                )
+            )
         self.rows["products"] = rows
 
     def _supplier_products(self) -> None:
@@ -1216,16 +1083,18 @@ class _DemoBuilder:
             for supplier, price in offers:
                 product.suppliers.append(supplier.id)
                 created = max(product.created_at, supplier.created_at)
-                rows.append({
-                    "supplier_id": supplier.id,
-                    "product_id": product.index,
-                    "supplier_sku": f"{supplier.name[:3].upper()}-{rng.randint(10000, 99999)}",
-                    "price": price,
-                    "currency": "CNY",
-                    "lead_time_days": rng.randint(3, 60),
-                    "is_preferred": supplier is preferred,
-                    **_record(created),
-                })
+                rows.append(
+                    {
+                        "supplier_id": supplier.id,
+                        "product_id": product.index,
+                        "supplier_sku": f"{supplier.name[:3].upper()}-{rng.randint(10000, 99999)}",
+                        "price": price,
+                        "currency": "CNY",
+                        "lead_time_days": rng.randint(3, 60),
+                        "is_preferred": supplier is preferred,
+                        **_record(created),
+                    }
+                )
         self.rows["supplier_products"] = _sorted_with_ids(rows, "created_at")
 
     # -- orders -------------------------------------------------------------------------------
@@ -1252,7 +1121,9 @@ class _DemoBuilder:
             if order.source is mo.OrderSource.SYNC:
                 # The distributor's own purchase-order number, unique within its system.
                 sync_counters[order.distributor_id] = sync_counters.get(order.distributor_id, 0) + 1
-                external_reference = f"D{order.distributor_id:03d}-PO-{sync_counters[order.distributor_id]:06d}"
+                external_reference = (
+                    f"D{order.distributor_id:03d}-PO-{sync_counters[order.distributor_id]:06d}"
+                )
             for line in order.lines:
                 line["order_id"] = order.id
                 line_rows.append(line)
@@ -1260,24 +1131,28 @@ class _DemoBuilder:
             for shipment in order.shipments:
                 shipment["order_id"] = order.id
                 shipment_rows.append(shipment)
-            order_rows.append({
-                "id": order.id,
-                "number": order.number,
-                "customer_id": order.customer.id,
-                "distributor_id": order.distributor_id,
-                "status": order.status,
-                "currency": "CNY",
-                # Exact: line totals are already at Money's scale, so their sum is too.
-                "total_amount": sum((line["line_total"] for line in order.lines), Decimal("0.0000")),
-                "placed_at": order.placed_at,
-                "requested_date": order.requested_date,
-                "promised_date": order.promised_date,
-                "source": order.source,
-                "source_organization_id": order.distributor_id if order.source is mo.OrderSource.SYNC else None,
-                "external_reference": external_reference,
-                "notes": order.notes,
-                **_record(order.placed_at, order.updated_at),
-            })
+            order_rows.append(
+                {
+                    "id": order.id,
+                    "number": order.number,
+                    "customer_id": order.customer.id,
+                    "distributor_id": order.distributor_id,
+                    "status": order.status,
+                    "currency": "CNY",
+                    # Exact: line totals are already at Money's scale, so their sum is too.
+                    "total_amount": sum((line["line_total"] for line in order.lines), Decimal("0.0000")),
+                    "placed_at": order.placed_at,
+                    "requested_date": order.requested_date,
+                    "promised_date": order.promised_date,
+                    "source": order.source,
+                    "source_organization_id": order.distributor_id
+                    if order.source is mo.OrderSource.SYNC
+                    else None,
+                    "external_reference": external_reference,
+                    "notes": order.notes,
+                    **_record(order.placed_at, order.updated_at),
+                }
+            )
         _sorted_with_ids(shipment_rows, "created_at")
         tracking: set[str] = set()
         for shipment in shipment_rows:
@@ -1315,13 +1190,20 @@ class _DemoBuilder:
     def _order(self, rng: random.Random, org: _Org, placed: datetime) -> _Order:
         distributor_id = org.distributor_id if rng.random() < 0.7 else None
         if distributor_id is not None:
-            source = rng.choices((mo.OrderSource.SYNC, mo.OrderSource.INTERNAL, mo.OrderSource.PORTAL), (35, 40, 25))[0]
+            source = rng.choices(
+                (mo.OrderSource.SYNC, mo.OrderSource.INTERNAL, mo.OrderSource.PORTAL), (35, 40, 25)
+            )[0]
         else:
             source = rng.choices((mo.OrderSource.INTERNAL, mo.OrderSource.PORTAL), (60, 40))[0]
-        order = _Order(customer=org, placed_at=placed, distributor_id=distributor_id, source=source,
-                       lines=self._order_lines(rng, org, placed))
+        order = _Order(
+            customer=org,
+            placed_at=placed,
+            distributor_id=distributor_id,
+            source=source,
+            lines=self._order_lines(rng, org, placed),
+        )
         if rng.random() < 0.12:
-            order.notes = rng.choice(_ORDER_NOTES)
+            order.notes = rng.choice(words.ORDER_NOTES)
         self._simulate_fulfilment(rng, order)
         return order
 
@@ -1341,15 +1223,17 @@ class _DemoBuilder:
             unit_price = max(_CENT, _money(float(product.list_price) * rng.uniform(low, high)))
             quantity = self._quantity(rng, product, _LINE_BUDGET[org.tier] * rng.lognormvariate(0, 0.6))
             supplier_id = product.suppliers[0] if rng.random() < 0.6 else rng.choice(product.suppliers)
-            lines.append({
-                "line_number": number,
-                "product_id": product.index,
-                "supplier_id": supplier_id,
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "line_total": (quantity * unit_price).quantize(_LINE_TOTAL_SCALE, ROUND_HALF_UP),
-                **_record(placed),
-            })
+            lines.append(
+                {
+                    "line_number": number,
+                    "product_id": product.index,
+                    "supplier_id": supplier_id,
+                    "quantity": quantity,
+                    "unit_price": unit_price,
+                    "line_total": (quantity * unit_price).quantize(_LINE_TOTAL_SCALE, ROUND_HALF_UP),
+                    **_record(placed),
+                }
+            )
         return lines
 
     @staticmethod
@@ -1376,7 +1260,9 @@ class _DemoBuilder:
         """
         now, placed = self.now, order.placed_at
         weekly = order.customer.rhythm == "weekly"
-        order.requested_date = placed.date() + timedelta(days=rng.randint(3, 10) if weekly else rng.randint(7, 30))
+        order.requested_date = placed.date() + timedelta(
+            days=rng.randint(3, 10) if weekly else rng.randint(7, 30)
+        )
         order.updated_at = placed
         if now - placed < timedelta(days=10) and rng.random() < 0.2:
             order.status = mo.OrderStatus.DRAFT
@@ -1384,7 +1270,11 @@ class _DemoBuilder:
         if rng.random() < 0.03:
             cancelled = placed + timedelta(hours=rng.randint(2, 96))
             if cancelled < now:
-                order.status, order.updated_at, order.notes = mo.OrderStatus.CANCELLED, cancelled, rng.choice(_CANCEL_NOTES)
+                order.status, order.updated_at, order.notes = (
+                    mo.OrderStatus.CANCELLED,
+                    cancelled,
+                    rng.choice(words.CANCEL_NOTES),
+                )
                 return
         # We confirm our own entries the same day; portal and synced orders wait for a clerk.
         hours = 8 if order.source is mo.OrderSource.INTERNAL else 72
@@ -1400,16 +1290,20 @@ class _DemoBuilder:
         order.status, order.updated_at = mo.OrderStatus.IN_FULFILMENT, fulfilment
 
         export = order.customer.city.country != "CN"
-        carrier = _EXPORT_CARRIER if export else rng.choices(_CARRIERS, _CARRIER_WEIGHTS)[0]
-        transit = rng.randint(*_TRANSIT_DAYS[carrier])
+        carrier = words.EXPORT_CARRIER if export else rng.choices(words.CARRIERS, words.CARRIER_WEIGHTS)[0]
+        transit = rng.randint(*words.TRANSIT_DAYS[carrier])
         # Ship so as to arrive on the promised date, not before picking is done.
         target = datetime.combine(order.promised_date, time(2), UTC) - timedelta(days=transit)
-        ship = max(fulfilment + timedelta(hours=rng.randint(6, 30)), target + timedelta(minutes=rng.randrange(480)))
+        ship = max(
+            fulfilment + timedelta(hours=rng.randint(6, 30)), target + timedelta(minutes=rng.randrange(480))
+        )
         if rng.random() < 0.1:
             ship += timedelta(days=rng.randint(1, 5))  # production hiccup: leaves late
         planned = [ship]
         if len(order.lines) >= 2 and rng.random() < 0.12:
-            planned.append(ship + timedelta(days=rng.randint(2, 10), hours=rng.randint(0, 8)))  # split delivery
+            planned.append(
+                ship + timedelta(days=rng.randint(2, 10), hours=rng.randint(0, 8))
+            )  # split delivery
 
         arrivals: list[datetime | None] = []
         for ship_at in planned:
@@ -1438,16 +1332,24 @@ class _DemoBuilder:
             if closed < now:
                 order.status, order.updated_at = mo.OrderStatus.CLOSED, closed
 
-    def _shipment(self, rng: random.Random, carrier: str, ship_at: datetime, transit: int
-                  ) -> tuple[dict | None, datetime | None, datetime | None]:
+    def _shipment(
+        self, rng: random.Random, carrier: str, ship_at: datetime, transit: int
+    ) -> tuple[dict | None, datetime | None, datetime | None]:
         """One shipment as it stands now: (row or None if not yet booked, delivered at, declared lost at)."""
         now = self.now
         booked = ship_at - timedelta(hours=rng.randint(4, 24))  # booking the carrier creates the record
         if booked >= now:
             return None, None, None
         expected = ship_at + timedelta(days=transit)
-        row = {"carrier": carrier, "status": mo.ShipmentStatus.PENDING, "shipped_at": None,
-               "expected_at": expected, "delivered_at": None, "_late": False, **_record(booked)}
+        row = {
+            "carrier": carrier,
+            "status": mo.ShipmentStatus.PENDING,
+            "shipped_at": None,
+            "expected_at": expected,
+            "delivered_at": None,
+            "_late": False,
+            **_record(booked),
+        }
         if ship_at >= now:
             return row, None, None
         row.update(status=mo.ShipmentStatus.IN_TRANSIT, shipped_at=ship_at, updated_at=ship_at)
@@ -1495,7 +1397,9 @@ class _DemoBuilder:
         """
         rng = self._rng("service_records")
         rows: list[dict] = []
-        active_customers = [o for o in self.customers if o.status is morg.OrganizationStatus.ACTIVE and o.orders]
+        active_customers = [
+            o for o in self.customers if o.status is morg.OrganizationStatus.ACTIVE and o.orders
+        ]
         for org in rng.sample(active_customers, min(len(active_customers), max(1, round(self.n * 0.03)))):
             org.troubled = True
         waves = [self.now - timedelta(days=d) for d in (320, 230, 140, 50)]
@@ -1508,7 +1412,11 @@ class _DemoBuilder:
                 continue
             share = (until - since) / (self.now - self.year_ago)  # shorter relationships: less history
             for wave in waves:
-                if org.created_at < wave and wave + timedelta(days=14) < until and rng.random() < response_rate:
+                if (
+                    org.created_at < wave
+                    and wave + timedelta(days=14) < until
+                    and rng.random() < response_rate
+                ):
                     rows.append(self._survey(rng, org, wave))
             for _ in range(_poisson(rng, visits * share)):
                 rows.append(self._visit(rng, org, since, until))
@@ -1576,7 +1484,7 @@ class _DemoBuilder:
             "closed_at": closed,
             "updated_at": closed,
             "score": score,
-            "comments": rng.choice(_SURVEY_COMMENTS[bucket]) if rng.random() < 0.6 else None,
+            "comments": rng.choice(words.SURVEY_COMMENTS[bucket]) if rng.random() < 0.6 else None,
         }
 
     def _visit(self, rng: random.Random, org: _Org, since: datetime, until: datetime) -> dict:
@@ -1589,18 +1497,26 @@ class _DemoBuilder:
             "assignee_id": org.owner_at(planned),
             "title": f"Visit to {org.name}",
             "planned_at": planned,
-            "purpose": rng.choice(_VISIT_PURPOSES),
+            "purpose": rng.choice(words.VISIT_PURPOSES),
             "status": ms.ServiceStatus.OPEN,
         }
         if planned < self.now - timedelta(days=2):
             outcome = rng.random()
             if outcome < 0.85:
                 done = planned + timedelta(minutes=rng.randint(0, 120))
-                row.update(status=ms.ServiceStatus.CLOSED, done_at=done, closed_at=done + timedelta(hours=4),
-                           feedback=rng.choice(_VISIT_FEEDBACK), updated_at=done + timedelta(hours=4))
+                row.update(
+                    status=ms.ServiceStatus.CLOSED,
+                    done_at=done,
+                    closed_at=done + timedelta(hours=4),
+                    feedback=rng.choice(words.VISIT_FEEDBACK),
+                    updated_at=done + timedelta(hours=4),
+                )
             elif outcome < 0.95:
-                row.update(status=ms.ServiceStatus.CANCELLED, updated_at=self._past(planned - timedelta(days=1)),
-                           resolution="Customer asked to postpone.")
+                row.update(
+                    status=ms.ServiceStatus.CANCELLED,
+                    updated_at=self._past(planned - timedelta(days=1)),
+                    resolution="Customer asked to postpone.",
+                )
             # else: missed and never recorded: an open visit in the past, for plan-fulfilment reports
         return row
 
@@ -1611,19 +1527,26 @@ class _DemoBuilder:
             **self._base_case(rng, org, ms.ServiceRecordKind.SERVICE_REQUEST, opened),
             "product_id": product.index,
             "assignee_id": rng.choice(self.agents)["id"],
-            "title": rng.choice(_SERVICE_REQUESTS).format(product=product.name),
+            "title": rng.choice(words.SERVICE_REQUESTS).format(product=product.name),
             "description": "Requested by the customer's maintenance team.",
             **self._progress(rng, opened, (1, 20)),
         }
         if row["closed_at"] is not None:
-            row["resolution"] = rng.choice(_SERVICE_RESOLUTIONS)
+            row["resolution"] = rng.choice(words.SERVICE_RESOLUTIONS)
             row["cost"] = _money(rng.choice((0, 0, rng.uniform(200, 5000))))
         return row
 
-    def _complaint(self, rng: random.Random, org: _Org, since: datetime, until: datetime, *, recent: bool) -> dict:
+    def _complaint(
+        self, rng: random.Random, org: _Org, since: datetime, until: datetime, *, recent: bool
+    ) -> dict:
         latest = until - timedelta(days=1)
-        shipped = [o for o in org.orders
-                   if o.shipments and o.shipments[0]["shipped_at"] is not None and o.shipments[0]["shipped_at"] < latest]
+        shipped = [
+            o
+            for o in org.orders
+            if o.shipments
+            and o.shipments[0]["shipped_at"] is not None
+            and o.shipments[0]["shipped_at"] < latest
+        ]
         if recent:
             shipped = [o for o in shipped if o.placed_at > self.now - timedelta(days=75)]
         order = None
@@ -1631,13 +1554,18 @@ class _DemoBuilder:
             late = [o for o in shipped if o.late]
             order = rng.choice(late if late and rng.random() < 0.7 else shipped)
             first_ship = order.shipments[0]["shipped_at"]
-            opened = self._past(min(latest, first_ship + timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8))))
-            title = (f"Late delivery of order {order.number}" if order.late
-                     else rng.choice(_COMPLAINTS).format(order=order.number))
+            opened = self._past(
+                min(latest, first_ship + timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8)))
+            )
+            title = (
+                f"Late delivery of order {order.number}"
+                if order.late
+                else rng.choice(words.COMPLAINTS).format(order=order.number)
+            )
         else:
             start = max(self.now - timedelta(days=60), since) if recent else since
             opened = self._past(self._moment(rng, start, until))
-            title = rng.choice(_UNTIED_COMPLAINTS)
+            title = rng.choice(words.UNTIED_COMPLAINTS)
         row = {
             **self._base_case(rng, org, ms.ServiceRecordKind.COMPLAINT, opened),
             "order_id": order.id if order else None,
@@ -1648,7 +1576,7 @@ class _DemoBuilder:
             **self._progress(rng, opened, (1, 15)),
         }
         if row["closed_at"] is not None:
-            row["resolution"] = rng.choice(_COMPLAINT_RESOLUTIONS)
+            row["resolution"] = rng.choice(words.COMPLAINT_RESOLUTIONS)
             if rng.random() < 0.3:
                 row["compensation"] = _money(rng.uniform(200, 5000))
         return row
@@ -1662,10 +1590,15 @@ class _DemoBuilder:
         order = rng.choice(delivered)
         line = rng.choice(order.lines)
         product = self.products[line["product_id"] - 1]
-        opened = self._past(min(latest, order.delivered_at + timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 8))))
-        defect = rng.choice(_DEFECTS)
+        opened = self._past(
+            min(latest, order.delivered_at + timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 8)))
+        )
+        defect = rng.choice(words.DEFECTS)
         folder = f"{rng.getrandbits(48):012x}"
-        evidence = [f"https://files.partnergraph.example/evidence/{folder}/photo-{k}.jpg" for k in range(1, rng.randint(2, 4))]
+        evidence = [
+            f"https://files.partnergraph.example/evidence/{folder}/photo-{k}.jpg"
+            for k in range(1, rng.randint(2, 4))
+        ]
         if rng.random() < 0.3:
             evidence.append(f"https://files.partnergraph.example/evidence/{folder}/inspection-report.pdf")
         row = {
@@ -1681,9 +1614,11 @@ class _DemoBuilder:
             **self._progress(rng, opened, (3, 30)),
         }
         if row["closed_at"] is not None:
-            row["resolution"] = rng.choice(_QUALITY_RESOLUTIONS)
-            if not row["resolution"].startswith("Defect caused"):
-                row["compensation"] = (line["line_total"] * Decimal(str(round(rng.uniform(0.05, 0.5), 2)))).quantize(_CENT)
+            row["resolution"] = rng.choice(words.QUALITY_RESOLUTIONS)
+            if row["resolution"] != words.NO_COMPENSATION:
+                row["compensation"] = (
+                    line["line_total"] * Decimal(str(round(rng.uniform(0.05, 0.5), 2)))
+                ).quantize(_CENT)
         return row
 
     # -- interactions -------------------------------------------------------------------------
@@ -1708,30 +1643,30 @@ class _DemoBuilder:
                 channel = rng.choices(channels, weights)[0]
                 direction = rng.choices(list(mi.InteractionDirection), (40, 60))[0]
                 inbound = direction is mi.InteractionDirection.INBOUND
-                user = rng.choice(self.agents)["id"] if inbound and rng.random() < 0.4 else org.owner_at(occurred)
+                user = (
+                    rng.choice(self.agents)["id"]
+                    if inbound and rng.random() < 0.4
+                    else org.owner_at(occurred)
+                )
                 contact_id = self._contact(rng, org, occurred)
                 product = self.products[rng.choice(org.basket)].name if org.basket else "our products"
-                topic = rng.choice(_INTERACTION_TOPICS).format(product=product)
-                rows.append({
-                    "organization_id": org.id,
-                    "contact_id": contact_id,
-                    "user_id": user,
-                    "channel": channel,
-                    "direction": direction,
-                    "summary": self._summary(channel, inbound, topic) + rng.choice(_INTERACTION_OUTCOMES),
-                    "occurred_at": occurred,
-                    **_record(occurred),
-                })
+                topic = rng.choice(words.INTERACTION_TOPICS).format(product=product)
+                rows.append(
+                    {
+                        "organization_id": org.id,
+                        "contact_id": contact_id,
+                        "user_id": user,
+                        "channel": channel,
+                        "direction": direction,
+                        "summary": self._interaction_summary(channel, inbound, topic)
+                        + rng.choice(words.INTERACTION_OUTCOMES),
+                        "occurred_at": occurred,
+                        **_record(occurred),
+                    }
+                )
         self.rows["interactions"] = _sorted_with_ids(rows, "occurred_at")
 
     @staticmethod
-    def _summary(channel: mi.InteractionChannel, inbound: bool, topic: str) -> str:
-        verbs = {
-            mi.InteractionChannel.CALL: ("Customer called about", "Called the customer about"),
-            mi.InteractionChannel.EMAIL: ("E-mail from the customer about", "E-mailed the customer about"),
-            mi.InteractionChannel.FAX: ("Fax received about", "Faxed the customer about"),
-            mi.InteractionChannel.MESSAGE: ("WeChat message from the customer about", "Messaged the customer about"),
-            mi.InteractionChannel.MEETING: ("Customer visited our plant to discuss", "Meeting at the customer's office on"),
-        }
-        inbound_verb, outbound_verb = verbs[channel]
+    def _interaction_summary(channel: mi.InteractionChannel, inbound: bool, topic: str) -> str:
+        inbound_verb, outbound_verb = words.INTERACTION_VERBS[channel.value]
         return f"{inbound_verb if inbound else outbound_verb} {topic}."

@@ -55,7 +55,9 @@ async def _validate(uow: UnitOfWork, errors: ErrorCollector, data: dict[str, Any
     creating = product is None
     check.text(errors, "sku", data.get("sku"), required=creating or "sku" in data, max_length=64)
     check.text(errors, "name", data.get("name"), required=creating or "name" in data)
-    check.text(errors, "unit", data.get("unit"), required="unit" in data, max_length=20)
+    # An omitted unit takes the default (pcs) on create; a given one may not be blank or cleared.
+    unit_given = data.get("unit") is not None or (not creating and "unit" in data)
+    check.text(errors, "unit", data.get("unit"), required=unit_given, max_length=20)
     check.text(errors, "description", data.get("description"), max_length=10000)
     if creating and data.get("list_price") is None:
         errors.add("listPrice", "Required.", ErrorCode.REQUIRED)

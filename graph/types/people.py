@@ -23,7 +23,6 @@ from graph.types.common import (
     SortDirection,
     UserError,
     doc,
-    freeze,
     input_values,
     internal,
     list_connection,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy import Enum as SAEnum
@@ -78,9 +78,11 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value, dialect):  # noqa: ANN001
         if value is None:
             return None
-        value = Decimal(value)
+        # Round half-up here, once, so both backends store the same value (PostgreSQL's
+        # NUMERIC would round half-up, Python's default is half-even).
+        value = Decimal(value).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
         if dialect.name == "sqlite":
-            return int((value * self._factor).to_integral_value())
+            return int(value * self._factor)
         return value
 
     def process_result_value(self, value, dialect):  # noqa: ANN001

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from graph.models.base import Base, Record, UTCDateTime, enum_column, fk_type
@@ -24,6 +24,14 @@ class Contact(Record, Base):
     __table_args__ = (
         Index("ix_contacts_organization_id_name_id", "organization_id", "name", "id"),
         Index("ix_contacts_name_id", "name", "id"),
+        # One primary contact per organization, enforced by the database as well.
+        Index(
+            "uq_contacts_one_primary",
+            "organization_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
     )
 
     organization_id: Mapped[int] = mapped_column(fk_type(), ForeignKey("organizations.id"), nullable=False)
@@ -56,6 +64,14 @@ class AccountOwnership(Record, Base):
     __table_args__ = (
         Index("ix_account_ownerships_org_started", "organization_id", "started_at", "id"),
         Index("ix_account_ownerships_user_id", "user_id"),
+        # At most one current owner per account.
+        Index(
+            "uq_account_ownerships_current",
+            "organization_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
     )
 
     organization_id: Mapped[int] = mapped_column(fk_type(), ForeignKey("organizations.id"), nullable=False)

@@ -73,7 +73,7 @@ class ServiceRecord(Record, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     cost: Mapped[Decimal | None] = mapped_column(Money)  # what serving it cost us
     currency: Mapped[str] = mapped_column(String(3), default="CNY", nullable=False)
-    evidence_links: Mapped[list[str] | None] = mapped_column(JSON)
+    evidence_links: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     compensation: Mapped[Decimal | None] = mapped_column(Money)
     # Visits
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

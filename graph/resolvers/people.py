@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from graph.errors import ErrorCode, ErrorCollector, UserInputError
 from graph.loaders import Filter, Relation
@@ -68,14 +68,13 @@ def _validate_contact(errors: ErrorCollector, data: dict[str, Any], creating: bo
     check.text(errors, "notes", data.get("notes"), max_length=5000)
 
 
-async def _only_primary(uow: UnitOfWork, contact: m.Contact) -> None:
-    """One primary contact per organization: making one primary demotes the others."""
-    await uow.session.execute(
-        update(m.Contact)
-        .where(m.Contact.organization_id == contact.organization_id, m.Contact.id != contact.id)
-        .where(m.Contact.is_primary.is_(True))
-        .values(is_primary=False, version=m.Contact.version + 1, updated_at=utcnow())
-    )
+async def _demote_primary(uow: UnitOfWork, organization_id: int, keep: int | None = None) -> None:
+    """One primary contact per organization (a unique index holds it): making one primary
+    demotes the current one first."""
+    stmt = select(m.Contact).where(m.Contact.organization_id == organization_id, m.Contact.is_primary.is_(True))
+    for current in (await uow.session.execute(stmt)).scalars().all():
+        if current.id != keep:
+            await uow.update(current, {"is_primary": False})  # recorded like any change
 
 
 _CONTACT_FIELDS = ("name", "title", "email", "phone", "is_primary", "notes")
@@ -86,12 +85,11 @@ async def create_contact(uow: UnitOfWork, data: dict[str, Any]) -> m.Contact:
     _validate_contact(errors, data, True)
     org = await check.reference(uow, errors, "organizationId", data.get("organization_id"), om.Organization, "Organization")
     errors.raise_if_any()
-    contact = await uow.create(
+    if data.get("is_primary"):
+        await _demote_primary(uow, org.id)
+    return await uow.create(
         m.Contact(organization_id=org.id, **{k: data[k] for k in _CONTACT_FIELDS if data.get(k) is not None})
     )
-    if contact.is_primary:
-        await _only_primary(uow, contact)
-    return contact
 
 
 async def update_contact(uow: UnitOfWork, contact: m.Contact, data: dict[str, Any]) -> m.Contact:
@@ -100,10 +98,9 @@ async def update_contact(uow: UnitOfWork, contact: m.Contact, data: dict[str, An
     if contact.archived_at is not None:
         errors.add("id", "Archived contacts cannot be changed.", ErrorCode.ARCHIVED)
     errors.raise_if_any()
-    await uow.update(contact, {k: data[k] for k in _CONTACT_FIELDS if k in data})
     if data.get("is_primary"):
-        await _only_primary(uow, contact)
-    return contact
+        await _demote_primary(uow, contact.organization_id, keep=contact.id)
+    return await uow.update(contact, {k: data[k] for k in _CONTACT_FIELDS if k in data})
 
 
 async def archive_contact(uow: UnitOfWork, contact: m.Contact) -> m.Contact:

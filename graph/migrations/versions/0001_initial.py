@@ -159,6 +159,14 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index("ix_account_ownerships_user_id", "account_ownerships", ["user_id"], unique=False)
+    op.create_index(
+        "uq_account_ownerships_current",
+        "account_ownerships",
+        ["organization_id"],
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    )
     op.create_table(
         "addresses",
         sa.Column("organization_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -205,6 +213,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
     )
     op.create_index("ix_contacts_name_id", "contacts", ["name", "id"], unique=False)
+    op.create_index(
+        "uq_contacts_one_primary",
+        "contacts",
+        ["organization_id"],
+        unique=True,
+        sqlite_where=sa.text("is_primary"),
+        postgresql_where=sa.text("is_primary"),
+    )
     op.create_index(
         "ix_contacts_organization_id_name_id", "contacts", ["organization_id", "name", "id"], unique=False
     )
@@ -364,6 +380,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_orders_placed_at_id", "orders", ["placed_at", "id"], unique=False)
     op.create_index("ix_orders_status_placed_at_id", "orders", ["status", "placed_at", "id"], unique=False)
+    op.create_index("ix_orders_source_organization_id", "orders", ["source_organization_id"], unique=False)
     op.create_index("ix_orders_total_amount_id", "orders", ["total_amount", "id"], unique=False)
     op.create_table(
         "supplier_products",
@@ -553,7 +570,7 @@ def upgrade() -> None:
         sa.Column("resolution", sa.Text(), nullable=True),
         sa.Column("cost", graph.models.base.ExactDecimal(18, 4), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("evidence_links", sa.JSON(), nullable=True),
+        sa.Column("evidence_links", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("compensation", graph.models.base.ExactDecimal(18, 4), nullable=True),
         sa.Column("planned_at", graph.models.base.UTCDateTime(), nullable=True),
         sa.Column("done_at", graph.models.base.UTCDateTime(), nullable=True),
@@ -626,6 +643,7 @@ def downgrade() -> None:
     op.drop_index("ix_supplier_products_product_id", table_name="supplier_products")
     op.drop_table("supplier_products")
     op.drop_index("ix_orders_total_amount_id", table_name="orders")
+    op.drop_index("ix_orders_source_organization_id", table_name="orders")
     op.drop_index("ix_orders_status_placed_at_id", table_name="orders")
     op.drop_index("ix_orders_placed_at_id", table_name="orders")
     op.drop_index("ix_orders_distributor_id_placed_at_id", table_name="orders")
@@ -638,10 +656,12 @@ def downgrade() -> None:
     op.drop_index("ix_contracts_organization_id_valid_from", table_name="contracts")
     op.drop_table("contracts")
     op.drop_index("ix_contacts_organization_id_name_id", table_name="contacts")
+    op.drop_index("uq_contacts_one_primary", table_name="contacts")
     op.drop_index("ix_contacts_name_id", table_name="contacts")
     op.drop_table("contacts")
     op.drop_index(op.f("ix_addresses_organization_id"), table_name="addresses")
     op.drop_table("addresses")
+    op.drop_index("uq_account_ownerships_current", table_name="account_ownerships")
     op.drop_index("ix_account_ownerships_user_id", table_name="account_ownerships")
     op.drop_index("ix_account_ownerships_org_started", table_name="account_ownerships")
     op.drop_table("account_ownerships")

@@ -37,6 +37,8 @@ class Change:
 class UnitOfWork:
     session: AsyncSession
     principal: Principal
+    operation: str = "unknown"  # the mutation being run, for the audit trail
+    request_id: str | None = None
     changes: list[Change] = field(default_factory=list)
 
     async def find(self, model: type, record_id: int, *, for_update: bool = False) -> Any | None:
@@ -88,11 +90,13 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def transaction(session_factory, principal: Principal) -> AsyncIterator[UnitOfWork]:  # noqa: ANN001
+async def transaction(
+    session_factory, principal: Principal, operation: str = "unknown", request_id: str | None = None  # noqa: ANN001
+) -> AsyncIterator[UnitOfWork]:
     async with session_factory() as session:
         try:
             async with session.begin():
-                uow = UnitOfWork(session, principal)
+                uow = UnitOfWork(session, principal, operation, request_id)
                 yield uow
                 await uow._before_commit()
         except IntegrityError as exc:

@@ -1,7 +1,7 @@
 """The tables. Import modules under an alias (`from graph.models import orders as m`)
 so ORM classes never shadow the GraphQL types of the same name."""
 
-from graph.models import contracts, interactions, orders, organizations, people, products, service
+from graph.models import contracts, interactions, orders, organizations, people, products, security, service
 from graph.models.base import Base
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "organizations",
     "people",
     "products",
+    "security",
     "service",
 ]

@@ -242,8 +242,9 @@ def input_values(data: Any) -> dict[str, Any]:
 async def mutate(info: Info, work: Callable[[UnitOfWork], Awaitable[Any]]) -> tuple[Any | None, list[UserError]]:
     """Run `work` in one transaction; invalid input rolls back and comes back as errors."""
     context = info.context
+    request_id = context.statements.request_id if context.statements is not None else None
     try:
-        async with transaction(context.session_factory, context.principal) as uow:
+        async with transaction(context.session_factory, context.principal, info.field_name, request_id) as uow:
             obj = await work(uow)
     except UserInputError as exc:
         return None, [UserError.from_error(e) for e in exc.errors]

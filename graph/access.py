@@ -1,18 +1,26 @@
 """Who is asking, and which rows they may see.
 
-Every read goes through `Reader.select()` (graph/reader.py), which asks `visible()` here
-for the condition that limits a table to what the principal may see. Partner rules
-(customers, suppliers, distributors bound to one organization) belong in this module and
-nowhere else, so top-level lists, nested fields, node(id:), counts and everything later
-features add are covered the same way.
+Every read goes through `Reader.select()` (graph/reader.py) and every write looks records up
+through `UnitOfWork.find()` (graph/writes.py); both ask `visible()` here for the condition
+that limits a table to what the principal may see. Top-level lists, nested fields,
+node(id:)/nodes(ids:), counts and the ids a mutation accepts are therefore covered by the
+same rules, and a row a caller may not see is indistinguishable from one that does not exist.
+
+Partners (customers, suppliers, distributors) are bound to one organization and see only
+what they take part in; any table without a rule for them is invisible (default deny).
+Field-level rules (credit, tier, costs, prices a partner does not pay) sit next to the
+fields in graph/types, as permission classes.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_, false, or_, select
+
+from graph.models import contracts, orders, organizations, people, products, security, service
 
 
 class PrincipalKind(enum.Enum):
@@ -20,6 +28,11 @@ class PrincipalKind(enum.Enum):
     CUSTOMER = "customer"
     SUPPLIER = "supplier"
     DISTRIBUTOR = "distributor"
+
+
+INTERNAL_ROLES = ("admin", "sales", "service", "analyst", "read_only")
+PARTNER_ROLES = ("customer", "supplier", "distributor")
+ROLES = INTERNAL_ROLES + PARTNER_ROLES
 
 
 @dataclass(frozen=True)
@@ -32,19 +45,186 @@ class Principal:
     organization_id: int | None = None
     user_id: int | None = None
     key_prefix: str | None = None
+    scopes: tuple[str, ...] = field(default=())
 
     @property
     def is_internal(self) -> bool:
         return self.kind is PrincipalKind.INTERNAL
 
+    @classmethod
+    def for_role(cls, role: str, name: str, **kwargs) -> Principal:  # noqa: ANN003
+        kind = PrincipalKind.INTERNAL if role in INTERNAL_ROLES else PrincipalKind(role)
+        return cls(kind=kind, name=name, role=role, **kwargs)
 
-# Until authentication lands every request runs as this principal: the embedded,
-# single-user deployment the core graph serves.
+
+# The principal of the embedded single-user mode (authentication turned off) and of the CLI.
 SYSTEM = Principal(kind=PrincipalKind.INTERNAL, name="system", role="admin")
+
+ORG = organizations.Organization.__table__
+COVERAGE = organizations.DistributorCoverage.__table__
+OWNERSHIP = people.AccountOwnership.__table__
+ORDER = orders.Order.__table__
+LINE = orders.OrderLine.__table__
+SUPPLY = products.SupplierProduct.__table__
+
+# Only admins read keys and the audit trail.
+_ADMIN_ONLY = (security.ApiKey, security.AuditEvent)
 
 
 def visible(model: type, principal: Principal) -> ColumnElement[bool] | None:
     """The condition restricting `model`'s rows to those `principal` may see (None: all)."""
+    if model in _ADMIN_ONLY:
+        return None if principal.role == "admin" else false()
     if principal.is_internal:
+        if principal.role == "sales":
+            return _sales(model, principal)
         return None
-    raise PermissionError(f"no visibility rule for {principal.kind.value} principals on {model.__name__}")
+    org_id = principal.organization_id
+    if org_id is None:
+        return false()
+    rule = _PARTNER_RULES[principal.kind].get(model)
+    return false() if rule is None else rule(org_id)
+
+
+# -- customers: their own organization and everything they buy ---------------------------
+
+
+def _orders_of_customer(c: int):  # noqa: ANN202
+    return select(ORDER.c.id).where(ORDER.c.customer_id == c)
+
+
+_CUSTOMER: dict[type, Callable[[int], ColumnElement[bool]]] = {
+    organizations.Organization: lambda c: ORG.c.id == c,
+    organizations.Address: lambda c: organizations.Address.__table__.c.organization_id == c,
+    people.Contact: lambda c: people.Contact.__table__.c.organization_id == c,
+    contracts.Contract: lambda c: contracts.Contract.__table__.c.organization_id == c,
+    orders.Order: lambda c: ORDER.c.customer_id == c,
+    orders.OrderLine: lambda c: LINE.c.order_id.in_(_orders_of_customer(c)),
+    orders.Shipment: lambda c: orders.Shipment.__table__.c.order_id.in_(_orders_of_customer(c)),
+    service.ServiceRecord: lambda c: and_(
+        service.ServiceRecord.__table__.c.organization_id == c,
+        # Visits are our own planning; a customer sees what it raised or answered.
+        service.ServiceRecord.__table__.c.kind != service.ServiceRecordKind.VISIT,
+    ),
+    # The catalogue it orders from, and whatever is on its orders.
+    products.Product: lambda c: or_(
+        products.Product.__table__.c.archived_at.is_(None),
+        products.Product.__table__.c.id.in_(
+            select(LINE.c.product_id).where(LINE.c.order_id.in_(_orders_of_customer(c)))
+        ),
+    ),
+}
+
+
+# -- suppliers: what they supply and the lines they fulfil -------------------------------
+
+
+def _lines_of_supplier(s: int):  # noqa: ANN202
+    return select(LINE.c.id).where(LINE.c.supplier_id == s)
+
+
+def _orders_of_supplier(s: int):  # noqa: ANN202
+    return select(LINE.c.order_id).where(LINE.c.supplier_id == s)
+
+
+_SUPPLIER: dict[type, Callable[[int], ColumnElement[bool]]] = {
+    organizations.Organization: lambda s: ORG.c.id == s,
+    organizations.Address: lambda s: organizations.Address.__table__.c.organization_id == s,
+    people.Contact: lambda s: people.Contact.__table__.c.organization_id == s,
+    contracts.Contract: lambda s: contracts.Contract.__table__.c.organization_id == s,
+    products.SupplierProduct: lambda s: SUPPLY.c.supplier_id == s,
+    products.Product: lambda s: or_(
+        products.Product.__table__.c.id.in_(select(SUPPLY.c.product_id).where(SUPPLY.c.supplier_id == s)),
+        products.Product.__table__.c.id.in_(select(LINE.c.product_id).where(LINE.c.supplier_id == s)),
+    ),
+    # Only its own lines: never the other lines of an order it takes part in.
+    orders.OrderLine: lambda s: LINE.c.supplier_id == s,
+    orders.Order: lambda s: ORDER.c.id.in_(_orders_of_supplier(s)),
+    orders.Shipment: lambda s: orders.Shipment.__table__.c.order_id.in_(_orders_of_supplier(s)),
+    # Quality objections against the lines it fulfilled.
+    service.ServiceRecord: lambda s: and_(
+        service.ServiceRecord.__table__.c.kind == service.ServiceRecordKind.QUALITY_OBJECTION,
+        service.ServiceRecord.__table__.c.order_line_id.in_(_lines_of_supplier(s)),
+    ),
+}
+
+
+# -- distributors: the orders they deliver and the customers they serve ------------------
+
+
+def _orders_of_distributor(d: int):  # noqa: ANN202
+    return select(ORDER.c.id).where(ORDER.c.distributor_id == d)
+
+
+def _served_customers(d: int):  # noqa: ANN202
+    return select(COVERAGE.c.customer_id).where(COVERAGE.c.distributor_id == d, COVERAGE.c.archived_at.is_(None))
+
+
+_DISTRIBUTOR: dict[type, Callable[[int], ColumnElement[bool]]] = {
+    organizations.Organization: lambda d: or_(ORG.c.id == d, ORG.c.id.in_(_served_customers(d))),
+    # Delivery needs the served customers' addresses.
+    organizations.Address: lambda d: or_(
+        organizations.Address.__table__.c.organization_id == d,
+        organizations.Address.__table__.c.organization_id.in_(_served_customers(d)),
+    ),
+    organizations.DistributorCoverage: lambda d: COVERAGE.c.distributor_id == d,
+    people.Contact: lambda d: people.Contact.__table__.c.organization_id == d,
+    contracts.Contract: lambda d: contracts.Contract.__table__.c.organization_id == d,
+    orders.Order: lambda d: ORDER.c.distributor_id == d,
+    orders.OrderLine: lambda d: LINE.c.order_id.in_(_orders_of_distributor(d)),
+    orders.Shipment: lambda d: orders.Shipment.__table__.c.order_id.in_(_orders_of_distributor(d)),
+    products.Product: lambda d: products.Product.__table__.c.id.in_(
+        select(LINE.c.product_id).where(LINE.c.order_id.in_(_orders_of_distributor(d)))
+    ),
+}
+
+_PARTNER_RULES = {
+    PrincipalKind.CUSTOMER: _CUSTOMER,
+    PrincipalKind.SUPPLIER: _SUPPLIER,
+    PrincipalKind.DISTRIBUTOR: _DISTRIBUTOR,
+}
+
+
+# -- sales reps: their own customers and the shared pipeline -----------------------------
+
+
+def _sales_organizations(user_id: int):  # noqa: ANN202
+    """Organizations a rep works with: non-customers, customers it owns, unowned customers."""
+    owned_now = select(OWNERSHIP.c.organization_id).where(OWNERSHIP.c.ended_at.is_(None))
+    mine = owned_now.where(OWNERSHIP.c.user_id == user_id)
+    return select(ORG.c.id).where(
+        or_(ORG.c.is_customer.is_(False), ORG.c.id.in_(mine), ORG.c.id.not_in(owned_now))
+    )
+
+
+def _sales(model: type, principal: Principal) -> ColumnElement[bool] | None:
+    if principal.user_id is None:
+        return false()
+    orgs = _sales_organizations(principal.user_id)
+    table = model.__table__
+    if model is organizations.Organization:
+        return ORG.c.id.in_(orgs)
+    if model is orders.Order:
+        return ORDER.c.customer_id.in_(orgs)
+    if model in (orders.OrderLine, orders.Shipment):
+        return table.c.order_id.in_(select(ORDER.c.id).where(ORDER.c.customer_id.in_(orgs)))
+    if "organization_id" in table.c and model is not people.AccountOwnership:
+        return table.c.organization_id.in_(orgs)
+    return None
+
+
+# -- what each role may change -------------------------------------------------------------
+
+# Mutation groups → roles allowed to run them. Which rows they may touch is still decided
+# by visible(): a customer can only place orders for the one organization it can see.
+WRITE_ROLES: dict[str, frozenset[str]] = {
+    "admin": frozenset({"admin"}),
+    "records": frozenset({"admin", "sales"}),
+    "catalogue": frozenset({"admin"}),
+    "orders": frozenset({"admin", "sales", "customer"}),
+    "order_changes": frozenset({"admin", "sales"}),
+    "shipments": frozenset({"admin", "sales", "service", "supplier"}),
+    "service": frozenset({"admin", "sales", "service"}),
+    "raise_service": frozenset({"admin", "sales", "service", "customer"}),
+    "interactions": frozenset({"admin", "sales", "service"}),
+}

@@ -24,8 +24,10 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors
 
 from graph.access import SYSTEM
+from graph.auth import AuthenticationError, authenticate, credential_of
 from graph.context import Context
 from graph.db import StatementLog, create_engine, create_session_factory, current_statement_log
+from graph.http_guards import guards
 from graph.settings import Settings, get_settings
 
 log = logging.getLogger("partnergraph")
@@ -85,7 +87,7 @@ class GraphQLView(GraphQL):
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context.build(
             settings=self.settings,
-            principal=SYSTEM,
+            principal=getattr(request.state, "principal", SYSTEM),
             session_factory=self.session_factory,
             statements=current_statement_log.get(),
             request=request,
@@ -129,6 +131,19 @@ class GraphQLView(GraphQL):
         if media_type is None and not wants_ide:
             return _error(406, f"Accept {JSON} or {GRAPHQL_RESPONSE}.", JSON)
         media_type = media_type or JSON
+        if self.settings.auth_required and not wants_ide:
+            # The key lookup is not part of the query: keep it out of the statement count.
+            counting = current_statement_log.set(None)
+            try:
+                request.state.principal = await authenticate(
+                    credential_of(request.headers), self.settings, self.session_factory
+                )
+            except AuthenticationError as exc:
+                return _error(
+                    401, str(exc), media_type, {"www-authenticate": "Bearer"}, code="UNAUTHENTICATED"
+                )
+            finally:
+                current_statement_log.reset(counting)
         try:
             response = await self.run(request)
         except HTTPException as exc:
@@ -143,8 +158,13 @@ class GraphQLView(GraphQL):
         return response
 
 
-def _error(status: int, message: str, media_type: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=status, media_type=media_type, headers=headers)
+def _error(
+    status: int, message: str, media_type: str, headers: dict[str, str] | None = None, code: str | None = None
+) -> Response:
+    error: dict[str, Any] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
+    return JSONResponse({"errors": [error]}, status_code=status, media_type=media_type, headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -181,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
+        middleware=guards(settings),
     )
     app.state.engine = engine
     app.state.session_factory = session_factory

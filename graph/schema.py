@@ -19,8 +19,10 @@ from strawberry.tools import merge_types
 from graph.context import Info
 from graph.errors import BadInput
 from graph.ids import decode_global_id
-from graph.models import contracts, interactions, orders, organizations, people, products, service
+from graph.limits import request_limits
+from graph.models import contracts, interactions, orders, organizations, people, products, security, service
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
+from graph.types import audit as audit_types
 from graph.types import contracts as contract_types
 from graph.types import interactions as interaction_types
 from graph.types import orders as order_types
@@ -52,6 +54,7 @@ NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
         name: (service.ServiceRecord, service_types.build_service_record, _kind(kind))
         for kind, name in SERVICE_TYPE_NAMES.items()
     },
+    "AuditEvent": (security.AuditEvent, audit_types.build_audit_event, None),
 }
 
 
@@ -104,6 +107,7 @@ Query = merge_types(
         order_types.OrderQueries,
         service_types.ServiceQueries,
         interaction_types.InteractionQueries,
+        audit_types.AuditQueries,
     ),
 )
 
@@ -150,6 +154,7 @@ def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
             *extra_extensions,
+            *request_limits(),
         ],
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -25,6 +28,43 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(5000, ge=0)
     graphiql: bool = Field(True, description="Serve GraphiQL to browsers at /graphql.")
 
+    auth_required: bool = Field(
+        True, description="Refuse requests without a valid API key or JWT (turn off only for local experiments)."
+    )
+    jwt_secret: str | None = Field(None, description="Shared secret for HS256 tokens from the identity provider.")
+    jwt_public_key: str | None = Field(None, description="PEM public key for RS256/ES256 tokens.")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "HS256"])
+    jwt_issuer: str | None = Field(None, description="Required `iss` of bearer tokens.")
+    jwt_audience: str | None = Field(None, description="Required `aud` of bearer tokens.")
+    jwt_role_claim: str = Field("partnergraph_role", description="Claim holding the role (admin, customer, …).")
+    jwt_organization_claim: str = Field("partnergraph_org", description="Claim holding the partner's organization id.")
+    jwt_user_claim: str = Field("partnergraph_user", description="Claim holding the internal user id (sales reps).")
+
+    # Bounded queries (graph/limits.py, graph/http_guards.py).
+    max_query_cost: int = Field(
+        5000, ge=1, description="Most cost points one request may have (see graph/limits.py for the pricing)."
+    )
+    cost_budget: int = Field(
+        20000, ge=1, description="Points in each principal's bucket; every request spends its cost from it."
+    )
+    cost_refill_per_second: float = Field(
+        1000, gt=0, description="Points a principal's bucket regains per second."
+    )
+    partner_introspection: bool = Field(
+        True, description="Let partners query __schema and __type (internal users always may)."
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted; larger is a 413."
+    )
+    execution_timeout_seconds: float = Field(
+        15, gt=0, le=3600, description="Longest a request may execute before it is stopped with a TIMEOUT error"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins browsers may call the API from, e.g. https://portal.example.com "
+        "(comma-separated in the environment; empty: no cross-origin browser access).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -33,6 +73,34 @@ class Settings(BaseSettings):
                 "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send Origin as scheme://host[:port]; anything else would silently never match.
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"cors_origins: {origin!r} is not an origin like https://portal.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _cost_fits_budget(self) -> Settings:
+        if self.max_query_cost > self.cost_budget:
+            raise ValueError(
+                f"max_query_cost ({self.max_query_cost}) exceeds cost_budget ({self.cost_budget}): "
+                "such a request could never run"
+            )
+        return self
 
 
 @lru_cache

@@ -13,14 +13,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.access import Principal, visible
+from graph.audit import audit_rows, node_type_name
 from graph.errors import ErrorCode, UserInputError
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
+from graph.models.security import AuditEvent
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Change:
     record_id: int
     operation: str  # create | update | archive
     fields: dict[str, tuple[Any, Any]]
+    type_name: str | None = None  # the record's GraphQL node type, for its global id
 
 
 @dataclass
@@ -63,7 +66,7 @@ class UnitOfWork:
         self.session.add(obj)
         await self.session.flush()
         columns = {c.key: (None, getattr(obj, c.key)) for c in inspect(obj).mapper.column_attrs}
-        self.changes.append(Change(obj.__tablename__, obj.id, "create", columns))
+        self.changes.append(Change(obj.__tablename__, obj.id, "create", columns, node_type_name(obj)))
         return obj
 
     async def update(self, obj: Any, values: dict[str, Any], operation: str = "update") -> Any:
@@ -77,7 +80,7 @@ class UnitOfWork:
             obj.version = obj.version + 1
             obj.updated_at = utcnow()
             await self.session.flush()
-            self.changes.append(Change(obj.__tablename__, obj.id, operation, changed))
+            self.changes.append(Change(obj.__tablename__, obj.id, operation, changed, node_type_name(obj)))
         return obj
 
     async def archive(self, obj: Any, extra: dict[str, Any] | None = None) -> Any:
@@ -87,6 +90,9 @@ class UnitOfWork:
 
     async def _before_commit(self) -> None:
         """Hook for the audit trail and the outbox: runs inside the transaction."""
+        if self.changes:
+            rows = audit_rows(self.changes, self.principal, self.operation, self.request_id, utcnow())
+            await self.session.execute(insert(AuditEvent.__table__), rows)
 
 
 @asynccontextmanager

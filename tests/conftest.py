@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from graph.app import create_app
+from graph.auth import create_api_key
 from graph.db import create_engine
 from graph.migrate import upgrade
 from graph.seed import seed_demo
@@ -29,11 +30,28 @@ class Backend:
     name: str
     url: str
     settings: Settings
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # authenticated as an admin
+    session_factory: Any = None
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, errors: bool = False) -> dict:
-        """POST a GraphQL request; fail on errors unless `errors=True` (then return the whole body)."""
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+    async def key(
+        self, role: str, organization_id: int | None = None, user_id: int | None = None, **kwargs: Any
+    ) -> str:
+        """A fresh API key for `role` (partners: bound to `organization_id`)."""
+        async with self.session_factory() as session, session.begin():
+            new = await create_api_key(
+                session, role=role, name=f"test {role}", organization_id=organization_id, user_id=user_id, **kwargs
+            )
+        return new.key
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, errors: bool = False, key: str | None = None
+    ) -> dict:
+        """POST a GraphQL request (as `key`, else as admin); fail on errors unless `errors=True`
+        (then return the whole body)."""
+        headers = {"authorization": f"Bearer {key}"} if key else None
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         body = response.json()
         if errors:
             return body
@@ -68,9 +86,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     await seed_demo(engine, customers=DEMO_CUSTOMERS, seed=11)
     await engine.dispose()
     app = create_app(settings)
+    backend = Backend(request.param, url, settings, None, app.state.session_factory)  # type: ignore[arg-type]
+    admin_key = await backend.key("admin")
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Backend(request.param, url, settings, client)
+    headers = {"authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+        backend.client = client
+        yield backend
     await app.state.engine.dispose()
     if to_drop:
         await drop_pg_database(to_drop)

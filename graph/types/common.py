@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 from strawberry.permission import BasePermission
 
+from graph.access import WRITE_ROLES, PrincipalKind
 from graph.context import Info
 from graph.errors import ErrorCode as _ErrorCode
 from graph.errors import FieldError, UserInputError
@@ -32,6 +33,7 @@ class InternalOnly(BasePermission):
     """Declared on fields partners must never read (credit, tier, costs, internal notes)."""
 
     message = "This field is internal: partners may not read it."
+    error_extensions = {"code": "FORBIDDEN"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.principal.is_internal
@@ -39,6 +41,42 @@ class InternalOnly(BasePermission):
 
 def internal(description: str, **kwargs: Any) -> Any:
     return strawberry.field(description=description, permission_classes=[InternalOnly], **kwargs)
+
+
+class AdminOnly(BasePermission):
+    """Declared on fields only admins may read (the audit trail)."""
+
+    message = "Only admins may read the audit trail."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.principal.role == "admin"
+
+
+class BuyerPrices(BasePermission):
+    """Prices the customer pays: for us and that customer, never for suppliers or distributors."""
+
+    message = "Only the buying customer and internal users may read this price."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal.is_internal or principal.kind is PrincipalKind.CUSTOMER
+
+
+def allow(group: str) -> type[BasePermission]:
+    """The permission a mutation declares: which roles may run it (graph.access.WRITE_ROLES)."""
+    roles = WRITE_ROLES[group]
+
+    class Allowed(BasePermission):
+        message = "Your role may not run this mutation."
+        error_extensions = {"code": "FORBIDDEN"}
+
+        def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+            return info.context.principal.role in roles
+
+    Allowed.__name__ = f"Allowed_{group}"
+    return Allowed
 
 
 ErrorCode = strawberry.enum(_ErrorCode, description="Why an input was refused.")

@@ -21,6 +21,7 @@ from graph.types.common import (
     Money,
     SortDirection,
     UserError,
+    allow,
     doc,
     input_values,
     list_connection,
@@ -138,14 +139,14 @@ class ContractQueries:
 
 @strawberry.type
 class ContractMutations:
-    @strawberry.mutation(description="Record a contract with an organization.")
+    @strawberry.mutation(description="Record a contract with an organization.", permission_classes=[allow("records")])
     async def create_contract(self, info: Info, input: CreateContractInput) -> ContractPayload:
         return await _contract(info, lambda uow: r.create_contract(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change a contract.")
+    @strawberry.mutation(description="Change a contract.", permission_classes=[allow("records")])
     async def update_contract(self, info: Info, id: strawberry.ID, input: UpdateContractInput) -> ContractPayload:
         return await _contract(info, updating(m.Contract, "Contract", r.update_contract, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive a contract (history is kept).")
+    @strawberry.mutation(description="Archive a contract (history is kept).", permission_classes=[allow("records")])
     async def archive_contract(self, info: Info, id: strawberry.ID) -> ContractPayload:
         return await _contract(info, updating(m.Contract, "Contract", r.archive_contract, id))

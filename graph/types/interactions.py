@@ -21,6 +21,7 @@ from graph.types.common import (
     Last,
     SortDirection,
     UserError,
+    allow,
     doc,
     input_values,
     list_connection,
@@ -131,11 +132,11 @@ class InteractionQueries:
 
 @strawberry.type
 class InteractionMutations:
-    @strawberry.mutation(description="Log a call, email, fax, message or meeting.")
+    @strawberry.mutation(description="Log a call, email, fax, message or meeting.", permission_classes=[allow("interactions")])
     async def log_interaction(self, info: Info, input: LogInteractionInput) -> InteractionPayload:
         return await _interaction(info, lambda uow: r.log_interaction(uow, input_values(input)))
 
-    @strawberry.mutation(description="Correct a logged interaction.")
+    @strawberry.mutation(description="Correct a logged interaction.", permission_classes=[allow("interactions")])
     async def update_interaction(
         self, info: Info, id: strawberry.ID, input: UpdateInteractionInput
     ) -> InteractionPayload:
@@ -143,6 +144,6 @@ class InteractionMutations:
             info, updating(m.Interaction, "Interaction", r.update_interaction, id, input_values(input))
         )
 
-    @strawberry.mutation(description="Archive an interaction (history is kept).")
+    @strawberry.mutation(description="Archive an interaction (history is kept).", permission_classes=[allow("interactions")])
     async def archive_interaction(self, info: Info, id: strawberry.ID) -> InteractionPayload:
         return await _interaction(info, updating(m.Interaction, "Interaction", r.archive_interaction, id))

@@ -20,6 +20,7 @@ from graph.resolvers import service as sr
 from graph.types.common import (
     After,
     Before,
+    BuyerPrices,
     Connection,
     DateRange,
     DateTimeRange,
@@ -29,6 +30,7 @@ from graph.types.common import (
     Money,
     SortDirection,
     UserError,
+    allow,
     doc,
     freeze,
     input_values,
@@ -66,8 +68,11 @@ class Order(relay.Node):
     customer_id: strawberry.Private[int]
     distributor_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="Sum of the line totals.")
-    def total(self) -> Money:
+    @strawberry.field(
+        description="Sum of the line totals. For internal users and the buying customer only.",
+        permission_classes=[BuyerPrices],
+    )
+    def total(self) -> Money | None:
         return Money(amount=self.total_amount, currency=self.currency)
 
     @strawberry.field(description="The customer who placed the order.")
@@ -138,12 +143,18 @@ class OrderLine(relay.Node):
         row = await info.context.loaders.by_id(m.Order).load(self.order_id)
         return row.currency if row is not None else "CNY"
 
-    @strawberry.field(description="Price per unit.")
-    async def unit_price(self, info: Info) -> Money:
+    @strawberry.field(
+        description="Price per unit the customer pays. For internal users and the buying customer only.",
+        permission_classes=[BuyerPrices],
+    )
+    async def unit_price(self, info: Info) -> Money | None:
         return Money(amount=self.unit_price_amount, currency=await self._currency(info))
 
-    @strawberry.field(description="Quantity times unit price.")
-    async def line_total(self, info: Info) -> Money:
+    @strawberry.field(
+        description="Quantity times unit price. For internal users and the buying customer only.",
+        permission_classes=[BuyerPrices],
+    )
+    async def line_total(self, info: Info) -> Money | None:
         return Money(amount=self.line_total_amount, currency=await self._currency(info))
 
     @strawberry.field(description="The order this line belongs to.")
@@ -350,7 +361,7 @@ class OrderQueries:
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(description="Place an order with its lines; the total is computed from the lines.")
+    @strawberry.mutation(description="Place an order with its lines; the total is computed from the lines.", permission_classes=[allow("orders")])
     async def create_order(self, info: Info, input: CreateOrderInput) -> OrderPayload:
         async def work(uow):  # noqa: ANN001, ANN202
             data = input_values(input)
@@ -359,15 +370,15 @@ class OrderMutations:
 
         return await _order(info, work)
 
-    @strawberry.mutation(description="Change an order header or move it to its next status.")
+    @strawberry.mutation(description="Change an order header or move it to its next status.", permission_classes=[allow("order_changes")])
     async def update_order(self, info: Info, id: strawberry.ID, input: UpdateOrderInput) -> OrderPayload:
         return await _order(info, updating(m.Order, "Order", r.update_order, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive a draft, cancelled, delivered or closed order.")
+    @strawberry.mutation(description="Archive a draft, cancelled, delivered or closed order.", permission_classes=[allow("order_changes")])
     async def archive_order(self, info: Info, id: strawberry.ID) -> OrderPayload:
         return await _order(info, updating(m.Order, "Order", r.archive_order, id))
 
-    @strawberry.mutation(description="Add a line to an order that is not yet in fulfilment.")
+    @strawberry.mutation(description="Add a line to an order that is not yet in fulfilment.", permission_classes=[allow("order_changes")])
     async def add_order_line(
         self,
         info: Info,
@@ -380,23 +391,23 @@ class OrderMutations:
 
         return await _line(info, work)
 
-    @strawberry.mutation(description="Change an order line; the order total follows.")
+    @strawberry.mutation(description="Change an order line; the order total follows.", permission_classes=[allow("order_changes")])
     async def update_order_line(self, info: Info, id: strawberry.ID, input: UpdateOrderLineInput) -> OrderLinePayload:
         return await _line(info, updating(m.OrderLine, "OrderLine", r.update_order_line, id, input_values(input)))
 
-    @strawberry.mutation(description="Remove (archive) an order line; the order total follows.")
+    @strawberry.mutation(description="Remove (archive) an order line; the order total follows.", permission_classes=[allow("order_changes")])
     async def archive_order_line(self, info: Info, id: strawberry.ID) -> OrderLinePayload:
         return await _line(info, updating(m.OrderLine, "OrderLine", r.archive_order_line, id))
 
-    @strawberry.mutation(description="Record a shipment for a confirmed order.")
+    @strawberry.mutation(description="Record a shipment for a confirmed order.", permission_classes=[allow("shipments")])
     async def create_shipment(self, info: Info, input: CreateShipmentInput) -> ShipmentPayload:
         return await _shipment(info, lambda uow: r.create_shipment(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change a shipment (status, dates, tracking).")
+    @strawberry.mutation(description="Change a shipment (status, dates, tracking).", permission_classes=[allow("shipments")])
     async def update_shipment(self, info: Info, id: strawberry.ID, input: UpdateShipmentInput) -> ShipmentPayload:
         return await _shipment(info, updating(m.Shipment, "Shipment", r.update_shipment, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive a shipment record.")
+    @strawberry.mutation(description="Archive a shipment record.", permission_classes=[allow("order_changes")])
     async def archive_shipment(self, info: Info, id: strawberry.ID) -> ShipmentPayload:
         return await _shipment(info, updating(m.Shipment, "Shipment", r.archive_shipment, id))
 

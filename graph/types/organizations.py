@@ -31,6 +31,7 @@ from graph.types.common import (
     Money,
     SortDirection,
     UserError,
+    allow,
     doc,
     freeze,
     input_values,
@@ -430,11 +431,11 @@ class OrganizationQueries:
 
 @strawberry.type
 class OrganizationMutations:
-    @strawberry.mutation(description="Register an organization with one or more roles.")
+    @strawberry.mutation(description="Register an organization with one or more roles.", permission_classes=[allow("records")])
     async def create_organization(self, info: Info, input: CreateOrganizationInput) -> OrganizationPayload:
         return await _organization_payload(info, lambda uow: r.create_organization(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change an organization's details, roles or addresses.")
+    @strawberry.mutation(description="Change an organization's details, roles or addresses.", permission_classes=[allow("records")])
     async def update_organization(
         self, info: Info, id: strawberry.ID, input: UpdateOrganizationInput
     ) -> OrganizationPayload:
@@ -442,13 +443,13 @@ class OrganizationMutations:
             info, updating(m.Organization, "Organization", r.update_organization, id, input_values(input))
         )
 
-    @strawberry.mutation(description="Archive an organization (its history is kept).")
+    @strawberry.mutation(description="Archive an organization (its history is kept).", permission_classes=[allow("records")])
     async def archive_organization(self, info: Info, id: strawberry.ID) -> OrganizationPayload:
         return await _organization_payload(
             info, updating(m.Organization, "Organization", r.archive_organization, id)
         )
 
-    @strawberry.mutation(description="Start or stop a distributor serving a customer; returns the distributor.")
+    @strawberry.mutation(description="Start or stop a distributor serving a customer; returns the distributor.", permission_classes=[allow("records")])
     async def set_distributor_coverage(self, info: Info, input: DistributorCoverageInput) -> OrganizationPayload:
         from graph.errors import ErrorCollector
         from graph.resolvers import validation as check

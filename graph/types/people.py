@@ -22,6 +22,7 @@ from graph.types.common import (
     Last,
     SortDirection,
     UserError,
+    allow,
     doc,
     input_values,
     internal,
@@ -256,31 +257,31 @@ class PeopleQueries:
 
 @strawberry.type
 class PeopleMutations:
-    @strawberry.mutation(description="Add a contact person to an organization.")
+    @strawberry.mutation(description="Add a contact person to an organization.", permission_classes=[allow("records")])
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
         return await _contact(info, lambda uow: r.create_contact(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change a contact.")
+    @strawberry.mutation(description="Change a contact.", permission_classes=[allow("records")])
     async def update_contact(self, info: Info, id: strawberry.ID, input: UpdateContactInput) -> ContactPayload:
         return await _contact(info, updating(m.Contact, "Contact", r.update_contact, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive a contact (history is kept).")
+    @strawberry.mutation(description="Archive a contact (history is kept).", permission_classes=[allow("records")])
     async def archive_contact(self, info: Info, id: strawberry.ID) -> ContactPayload:
         return await _contact(info, updating(m.Contact, "Contact", r.archive_contact, id))
 
-    @strawberry.mutation(description="Add an internal user.")
+    @strawberry.mutation(description="Add an internal user.", permission_classes=[allow("admin")])
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
         return await _user(info, lambda uow: r.create_user(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change an internal user.")
+    @strawberry.mutation(description="Change an internal user.", permission_classes=[allow("admin")])
     async def update_user(self, info: Info, id: strawberry.ID, input: UpdateUserInput) -> UserPayload:
         return await _user(info, updating(m.User, "User", r.update_user, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive (deactivate) an internal user.")
+    @strawberry.mutation(description="Archive (deactivate) an internal user.", permission_classes=[allow("admin")])
     async def archive_user(self, info: Info, id: strawberry.ID) -> UserPayload:
         return await _user(info, updating(m.User, "User", r.archive_user, id))
 
-    @strawberry.mutation(description="Hand a customer account to a sales rep, closing the previous ownership.")
+    @strawberry.mutation(description="Hand a customer account to a sales rep, closing the previous ownership.", permission_classes=[allow("records")])
     async def assign_account_owner(self, info: Info, input: AssignAccountOwnerInput) -> AccountOwnershipPayload:
         return await _ownership(info, lambda uow: r.assign_account_owner(uow, input_values(input)))
 

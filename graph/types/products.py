@@ -19,6 +19,7 @@ from graph.resolvers import service as sr
 from graph.types.common import (
     After,
     Before,
+    BuyerPrices,
     Connection,
     DecimalRange,
     First,
@@ -26,6 +27,7 @@ from graph.types.common import (
     Money,
     SortDirection,
     UserError,
+    allow,
     doc,
     input_values,
     internal,
@@ -58,8 +60,10 @@ class Product(relay.Node):
     cost_amount: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
 
-    @strawberry.field(description="List price per unit.")
-    def list_price(self) -> Money:
+    @strawberry.field(
+        description="List price per unit. For internal users and customers only.", permission_classes=[BuyerPrices]
+    )
+    def list_price(self) -> Money | None:
         return Money(amount=self.list_price_amount, currency=self.currency)
 
     @internal("Our cost per unit. Internal only.")
@@ -232,23 +236,23 @@ class ProductQueries:
 
 @strawberry.type
 class ProductMutations:
-    @strawberry.mutation(description="Add a product.")
+    @strawberry.mutation(description="Add a product.", permission_classes=[allow("catalogue")])
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
         return await _product(info, lambda uow: r.create_product(uow, input_values(input)))
 
-    @strawberry.mutation(description="Change a product.")
+    @strawberry.mutation(description="Change a product.", permission_classes=[allow("catalogue")])
     async def update_product(self, info: Info, id: strawberry.ID, input: UpdateProductInput) -> ProductPayload:
         return await _product(info, updating(m.Product, "Product", r.update_product, id, input_values(input)))
 
-    @strawberry.mutation(description="Archive (discontinue) a product.")
+    @strawberry.mutation(description="Archive (discontinue) a product.", permission_classes=[allow("catalogue")])
     async def archive_product(self, info: Info, id: strawberry.ID) -> ProductPayload:
         return await _product(info, updating(m.Product, "Product", r.archive_product, id))
 
-    @strawberry.mutation(description="Record or change a supplier's offer of a product.")
+    @strawberry.mutation(description="Record or change a supplier's offer of a product.", permission_classes=[allow("catalogue")])
     async def set_supply(self, info: Info, input: SetSupplyInput) -> SupplyPayload:
         return await _supply(info, lambda uow: r.set_supplier_product(uow, input_values(input)))
 
-    @strawberry.mutation(description="Archive a supplier's offer (the supplier no longer supplies it).")
+    @strawberry.mutation(description="Archive a supplier's offer (the supplier no longer supplies it).", permission_classes=[allow("catalogue")])
     async def archive_supply(self, info: Info, id: strawberry.ID) -> SupplyPayload:
         return await _supply(info, updating(m.SupplierProduct, "Supply", r.archive_supplier_product, id))
 

@@ -19,6 +19,7 @@ from graph.resolvers import service as r
 from graph.types.common import (
     After,
     Before,
+    BuyerPrices,
     Connection,
     DateTimeRange,
     First,
@@ -26,6 +27,7 @@ from graph.types.common import (
     Money,
     SortDirection,
     UserError,
+    allow,
     doc,
     input_values,
     internal,
@@ -104,7 +106,7 @@ class Complaint(ServiceRecord):
     compensation_amount: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
 
-    @strawberry.field(description="Compensation granted.")
+    @strawberry.field(description="Compensation granted to the customer.", permission_classes=[BuyerPrices])
     def compensation(self) -> Money | None:
         return money(self.compensation_amount, self.currency)
 
@@ -118,7 +120,7 @@ class QualityObjection(ServiceRecord):
     compensation_amount: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
 
-    @strawberry.field(description="Compensation granted.")
+    @strawberry.field(description="Compensation granted to the customer.", permission_classes=[BuyerPrices])
     def compensation(self) -> Money | None:
         return money(self.compensation_amount, self.currency)
 
@@ -255,11 +257,11 @@ class ServiceQueries:
         )
 
 
-def _creator(kind: m.ServiceRecordKind, description: str):  # noqa: ANN202
+def _creator(kind: m.ServiceRecordKind, description: str, group: str = "raise_service"):  # noqa: ANN202
     async def create(self, info: Info, input: CreateServiceRecordInput) -> ServiceRecordPayload:  # noqa: ANN001
         return await _record(info, lambda uow: r.create_service_record(uow, kind, input_values(input)))
 
-    return strawberry.mutation(resolver=create, description=description)
+    return strawberry.mutation(resolver=create, description=description, permission_classes=[allow(group)])
 
 
 @strawberry.type
@@ -269,12 +271,12 @@ class ServiceMutations:
     create_quality_objection = _creator(
         m.ServiceRecordKind.QUALITY_OBJECTION, "Record a quality objection against an order line or product."
     )
-    create_visit = _creator(m.ServiceRecordKind.VISIT, "Plan (or record) a visit to a customer.")
+    create_visit = _creator(m.ServiceRecordKind.VISIT, "Plan (or record) a visit to a customer.", "service")
     create_satisfaction_survey = _creator(
         m.ServiceRecordKind.SATISFACTION_SURVEY, "Record a satisfaction survey response."
     )
 
-    @strawberry.mutation(description="Change a service record of any kind (assign, progress, resolve, close).")
+    @strawberry.mutation(description="Change a service record of any kind (assign, progress, resolve, close).", permission_classes=[allow("service")])
     async def update_service_record(
         self, info: Info, id: strawberry.ID, input: UpdateServiceRecordInput
     ) -> ServiceRecordPayload:
@@ -282,6 +284,6 @@ class ServiceMutations:
             info, updating(m.ServiceRecord, r.ALL_TYPE_NAMES, r.update_service_record, id, input_values(input))
         )
 
-    @strawberry.mutation(description="Archive a service record (history is kept).")
+    @strawberry.mutation(description="Archive a service record (history is kept).", permission_classes=[allow("service")])
     async def archive_service_record(self, info: Info, id: strawberry.ID) -> ServiceRecordPayload:
         return await _record(info, updating(m.ServiceRecord, r.ALL_TYPE_NAMES, r.archive_service_record, id))

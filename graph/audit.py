@@ -1,0 +1,129 @@
+"""The audit trail: what a mutation's changes look like as append-only audit rows.
+
+`UnitOfWork._before_commit` (graph/writes.py) turns the unit's recorded changes into rows
+with `audit_rows()` and inserts them in the mutation's own transaction, so an event exists
+exactly when its change was committed. Nothing here knows about GraphQL beyond the type
+names that make up a record's global id.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from graph.ids import encode_global_id
+
+if TYPE_CHECKING:
+    from graph.access import Principal
+    from graph.writes import Change
+
+# Table → the GraphQL type its rows are exposed as (None: no node of its own).
+# service_records are several types, one per kind: see `node_type_name`.
+NODE_TYPE_NAMES: dict[str, str | None] = {
+    "organizations": "Organization",
+    "contacts": "Contact",
+    "users": "User",
+    "account_ownerships": "AccountOwnership",
+    "contracts": "Contract",
+    "products": "Product",
+    "supplier_products": "Supply",
+    "orders": "Order",
+    "order_lines": "OrderLine",
+    "shipments": "Shipment",
+    "interactions": "Interaction",
+    "addresses": None,
+    "distributor_coverage": None,
+}
+SERVICE_RECORDS = "service_records"
+
+# Bookkeeping every change touches; it says nothing about what changed. `id` is the
+# event's own record_id / node_id.
+_NOISE = frozenset({"id", "updated_at", "version"})
+
+
+def _service_type_names() -> dict[Any, str]:
+    # Imported late: graph.resolvers.service imports graph.writes, which imports this module.
+    from graph.resolvers.service import TYPE_NAMES
+
+    return TYPE_NAMES
+
+
+def node_type_name(obj: Any) -> str | None:
+    """The GraphQL type name of a record, or None when it is not a node."""
+    table = obj.__tablename__
+    if table == SERVICE_RECORDS:
+        return _service_type_names().get(obj.kind)
+    return NODE_TYPE_NAMES.get(table)
+
+
+def table_of_type(type_name: str) -> str | None:
+    """The table behind a GraphQL node type (the inverse of `node_type_name`)."""
+    if type_name in _service_type_names().values():
+        return SERVICE_RECORDS
+    for table, name in NODE_TYPE_NAMES.items():
+        if name == type_name:
+            return table
+    return None
+
+
+def json_safe(value: Any) -> Any:
+    """A value as JSON can hold it: exact decimals as strings, times in ISO 8601, enums by value."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)
+
+
+def changed_fields(fields: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for the fields that really changed, JSON-safe."""
+    result = {}
+    for name, (before, after) in fields.items():
+        if name in _NOISE:
+            continue
+        before, after = json_safe(before), json_safe(after)
+        if before != after:  # a create lists the values it set, not every empty column
+            result[name] = [before, after]
+    return result
+
+
+def audit_rows(
+    changes: Iterable[Change],
+    principal: Principal,
+    operation: str,
+    request_id: str | None,
+    occurred_at: datetime,
+) -> list[dict[str, Any]]:
+    """One `audit_events` row per change, all stamped with the same instant."""
+    who = {
+        "principal_kind": principal.kind.value,
+        "principal_name": principal.name,
+        "role": getattr(principal, "role", None) or "unknown",
+        "organization_id": getattr(principal, "organization_id", None),
+        "key_prefix": getattr(principal, "key_prefix", None),
+    }
+    return [
+        {
+            **who,
+            "occurred_at": occurred_at,
+            "operation": operation,
+            "action": change.operation,
+            "table_name": change.table,
+            "record_id": change.record_id,
+            "node_id": encode_global_id(change.type_name, change.record_id) if change.type_name else None,
+            "changes": changed_fields(change.fields),
+            "request_id": request_id,
+        }
+        for change in changes
+    ]

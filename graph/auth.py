@@ -1,0 +1,208 @@
+"""Authentication: API keys and JWT bearer tokens from an external identity provider.
+
+API keys look like `pgk_<prefix>_<secret>`; only the SHA-256 of the whole key is stored
+(keys carry 256 random bits, so a slow password hash would buy nothing), with the prefix in
+clear to find the row and to name the key in logs and the audit trail. A bad, expired or
+revoked credential is refused exactly like a missing one: no data, a 401.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from graph.access import INTERNAL_ROLES, PARTNER_ROLES, ROLES, Principal
+from graph.errors import ErrorCode, ErrorCollector
+from graph.ids import decode_global_id
+from graph.models.base import utcnow
+from graph.models.organizations import Organization
+from graph.models.people import User
+from graph.models.security import ApiKey
+from graph.settings import Settings
+
+KEY_PREFIX = "pgk_"
+# last_used_at is written at most this often per key, so reads don't turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AuthenticationError(Exception):
+    """No usable credential; the message is safe to show."""
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key() -> tuple[str, str, str]:
+    """(the key to show once, its visible prefix, its hash)."""
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return key, prefix, _hash(key)
+
+
+@dataclass
+class NewKey:
+    api_key: ApiKey
+    key: str  # shown once, never stored
+
+
+async def create_api_key(
+    session: AsyncSession,
+    *,
+    role: str,
+    name: str,
+    organization_id: int | str | None = None,
+    user_id: int | str | None = None,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> NewKey:
+    """Validate and store a key; raises UserInputError with typed errors on bad input."""
+    errors = ErrorCollector()
+    if role not in ROLES:
+        errors.add("role", f"One of: {', '.join(ROLES)}.", ErrorCode.INVALID)
+    if not name or not name.strip() or len(name) > 200:
+        errors.add("name", "A name of 1 to 200 characters.", ErrorCode.INVALID)
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+        errors.add("expiresAt", "A future, timezone-aware time.", ErrorCode.OUT_OF_RANGE)
+    org = await _lookup(session, errors, "organizationId", organization_id, Organization, "Organization")
+    user = await _lookup(session, errors, "userId", user_id, User, "User")
+    if role in PARTNER_ROLES:
+        if org is None and organization_id is None:
+            errors.add("organizationId", f"A {role} key is bound to one organization.", ErrorCode.REQUIRED)
+        elif org is not None and not getattr(org, f"is_{role}"):
+            errors.add("organizationId", f"This organization does not hold the {role} role.", ErrorCode.INVALID)
+    elif organization_id is not None:
+        errors.add("organizationId", "Internal keys are not bound to an organization.", ErrorCode.INVALID)
+    if role == "sales" and user is None and user_id is None:
+        errors.add("userId", "A sales key acts for one sales rep: pass the user.", ErrorCode.REQUIRED)
+    errors.raise_if_any()
+    key, prefix, digest = generate_key()
+    api_key = ApiKey(
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=digest,
+        role=role,
+        organization_id=org.id if org else None,
+        user_id=user.id if user else None,
+        scopes=list(scopes or (["read", "write"] if role not in ("analyst", "read_only") else ["read"])),
+        expires_at=expires_at,
+    )
+    session.add(api_key)
+    await session.flush()
+    return NewKey(api_key, key)
+
+
+async def _lookup(session, errors, field, value, model, type_name):  # noqa: ANN001, ANN202
+    if value is None:
+        return None
+    record_id = value if isinstance(value, int) else None
+    if record_id is None:
+        text = str(value)
+        decoded = decode_global_id(text, type_name)
+        record_id = decoded[1] if decoded else (int(text) if text.isdigit() else None)
+    obj = await session.get(model, record_id) if record_id is not None else None
+    if obj is None or obj.archived_at is not None:
+        errors.add(field, f"No {type_name} with this id.", ErrorCode.NOT_FOUND)
+        return None
+    return obj
+
+
+async def revoke_api_key(session: AsyncSession, prefix: str) -> ApiKey | None:
+    api_key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+    if api_key is not None and api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        await session.flush()
+    return api_key
+
+
+def principal_of_key(api_key: ApiKey) -> Principal:
+    return Principal.for_role(
+        api_key.role,
+        name=f"key:{api_key.name}",
+        organization_id=api_key.organization_id,
+        user_id=api_key.user_id,
+        key_prefix=api_key.prefix,
+        scopes=tuple(api_key.scopes or ()),
+    )
+
+
+def credential_of(headers) -> str | None:  # noqa: ANN001 - any mapping of headers
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("Send `Authorization: Bearer <API key or token>`.")
+        return token.strip()
+    return headers.get("x-api-key")
+
+
+async def authenticate(credential: str | None, settings: Settings, session_factory: async_sessionmaker) -> Principal:
+    if credential is None:
+        raise AuthenticationError("Authentication required: send `Authorization: Bearer <API key or token>`.")
+    if credential.startswith(KEY_PREFIX):
+        return await _authenticate_key(credential, session_factory)
+    return _authenticate_jwt(credential, settings)
+
+
+async def _authenticate_key(key: str, session_factory: async_sessionmaker) -> Principal:
+    _, _, rest = key.partition(KEY_PREFIX)
+    prefix = rest.split("_", 1)[0]
+    async with session_factory() as session:
+        api_key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+        if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(key)):
+            raise AuthenticationError("Invalid API key.")
+        now = utcnow()
+        if api_key.revoked_at is not None:
+            raise AuthenticationError("This API key has been revoked.")
+        if api_key.expires_at is not None and api_key.expires_at <= now:
+            raise AuthenticationError("This API key has expired.")
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            await session.execute(update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
+            await session.commit()
+        return principal_of_key(api_key)
+
+
+def _authenticate_jwt(token: str, settings: Settings) -> Principal:
+    key = settings.jwt_public_key or settings.jwt_secret
+    if key is None:
+        raise AuthenticationError("Invalid API key.")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=settings.jwt_algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub"] + (["iss"] if settings.jwt_issuer else []) + (["aud"] if settings.jwt_audience else [])},
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthenticationError(f"Invalid bearer token: {exc}.") from exc
+    role = claims.get(settings.jwt_role_claim)
+    if role not in ROLES:
+        raise AuthenticationError(f"The token's `{settings.jwt_role_claim}` claim must be one of: {', '.join(ROLES)}.")
+    organization_id = _claim_id(claims.get(settings.jwt_organization_claim), "Organization")
+    user_id = _claim_id(claims.get(settings.jwt_user_claim), "User")
+    if role in PARTNER_ROLES and organization_id is None:
+        raise AuthenticationError(f"A {role} token needs the `{settings.jwt_organization_claim}` claim.")
+    if role in INTERNAL_ROLES:
+        organization_id = None
+    return Principal.for_role(role, name=f"jwt:{claims['sub']}", organization_id=organization_id, user_id=user_id)
+
+
+def _claim_id(value: object, type_name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    decoded = decode_global_id(text, type_name)
+    if decoded:
+        return decoded[1]
+    return int(text) if text.isdigit() else None

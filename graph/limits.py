@@ -1,0 +1,422 @@
+"""Bounded queries: what a request may cost, how long it may run, who may introspect.
+
+Every operation is priced on its parsed and validated document, before anything executes,
+in the spirit of Shopify's calculated query cost. The price is the most objects the
+response can hold:
+
+- a scalar or enum field costs 0; an object, interface or union field costs 1 plus its
+  selections;
+- in a connection, `edges` is a list: its subtree is multiplied by the page size, which is
+  `first` or `last` (the larger if both), `default_page_size` when neither is given, and at
+  most `max_page_size` (asking for more is an argument error of its own);
+- `nodes(ids:)` multiplies its subtree by the number of ids;
+- other lists of objects (an organization's addresses, a payload's user errors) are small
+  embedded values and cost as one object;
+- each root mutation field costs 10 more: it writes;
+- fragments and variables are resolved; fields under `@skip(if: true)` or
+  `@include(if: false)` are free; selections under type conditions are all counted, so
+  the price is an upper bound.
+
+A request refused here — over `max_query_cost`, over the principal's remaining budget,
+or introspection by a partner when `partner_introspection` is off — is a GraphQL error
+with nothing executed. Every priced response reports its cost in `extensions.cost`.
+
+Budgets are token buckets keyed by principal: `cost_budget` points, refilled at
+`cost_refill_per_second`. They live behind `CostBudgets`; `InMemoryCostBudgets` keeps them
+in this process (each app built by `create_app` has its own), so a deployment of several
+processes gives each its own buckets. A shared store (Redis, issue 6) implements the same
+`take`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLNamedType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    OperationType,
+    SchemaMetaFieldDef,
+    SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
+    get_named_type,
+    is_leaf_type,
+    is_object_type,
+    validate,
+)
+from graphql.execution.values import (
+    VariableValues,
+    get_argument_values,
+    get_directive_values,
+    get_variable_values,
+)
+from graphql.utilities import get_operation_ast
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+
+if TYPE_CHECKING:
+    from graph.access import Principal
+    from graph.settings import Settings
+
+MUTATION_COST = 10
+
+
+# --- pricing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageSizes:
+    """How big a page the pricing assumes when none (or too much) is asked for."""
+
+    default: int
+    maximum: int
+    max_batch_ids: int
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    *,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    pages: PageSizes,
+) -> int | None:
+    """The price of the operation `operation_name` in `document`, or None when it cannot be
+    priced because execution will refuse it anyway (no such operation, bad variables)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return None
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return None
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    pricer = _Pricer(schema, fragments, coerced, pages)
+    per_field = MUTATION_COST if operation.operation is OperationType.MUTATION else 0
+    return pricer.selections([(root, operation.selection_set)], per_root_field=per_field)
+
+
+@dataclass
+class _Selected:
+    field: GraphQLField
+    node: FieldNode
+
+
+class _Pricer:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues,
+        pages: PageSizes,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.pages = pages
+
+    def selections(
+        self, scopes: list[tuple[GraphQLNamedType, SelectionSetNode]], *, per_root_field: int = 0
+    ) -> int:
+        """The price of selection sets that merge into one result object (one response key
+        each, as execution merges them)."""
+        total = 0
+        for selected in self._collect(scopes).values():
+            total += per_root_field + self._field(selected)
+        return total
+
+    def _field(self, selected: list[_Selected]) -> int:
+        first = selected[0]
+        named = get_named_type(first.field.type)
+        if is_leaf_type(named):
+            return 0
+        children = [
+            (get_named_type(s.field.type), s.node.selection_set) for s in selected if s.node.selection_set
+        ]
+        inner = self.selections(children)
+        if first.node.name.value == "nodes" and "ids" in first.field.args:
+            ids = self._arguments(first).get("ids") or []
+            return min(len(ids), self.pages.max_batch_ids) * (1 + inner)
+        if _is_connection(named):
+            return 1 + self._connection(children, self._page_size(first))
+        return 1 + inner
+
+    def _connection(self, scopes: list[tuple[GraphQLNamedType, SelectionSetNode]], page: int) -> int:
+        """A connection's own fields: `edges` is the list, paid once per item on the page."""
+        total = 0
+        for key_fields in self._collect(scopes).values():
+            cost = self._field(key_fields)
+            total += cost * page if key_fields[0].node.name.value == "edges" else cost
+        return total
+
+    def _page_size(self, selected: _Selected) -> int:
+        arguments = self._arguments(selected)
+        asked = [n for n in (arguments.get("first"), arguments.get("last")) if isinstance(n, int)]
+        size = max(asked) if asked else self.pages.default
+        return max(0, min(size, self.pages.maximum))
+
+    def _arguments(self, selected: _Selected) -> dict[str, Any]:
+        try:
+            return get_argument_values(selected.field, selected.node, self.variables)
+        except GraphQLError:
+            return {}  # execution reports the bad argument; price the field as if it had none
+
+    def _collect(self, scopes: list[tuple[GraphQLNamedType, SelectionSetNode]]) -> dict[str, list[_Selected]]:
+        collected: dict[str, list[_Selected]] = {}
+        for parent, selection_set in scopes:
+            self._collect_into(collected, parent, selection_set, set())
+        return collected
+
+    def _collect_into(
+        self,
+        collected: dict[str, list[_Selected]],
+        parent: GraphQLNamedType,
+        selection_set: SelectionSetNode,
+        seen: set[str],
+    ) -> None:
+        for node in selection_set.selections:
+            if not self._included(node):
+                continue
+            if isinstance(node, FieldNode):
+                field = _field_definition(parent, node.name.value)
+                if field is not None:
+                    key = node.alias.value if node.alias else node.name.value
+                    collected.setdefault(key, []).append(_Selected(field, node))
+            elif isinstance(node, InlineFragmentNode):
+                self._collect_into(collected, self._condition(node, parent), node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments.get(node.name.value)
+                if fragment is not None and fragment.name.value not in seen:
+                    scope = self._condition(fragment, parent)
+                    self._collect_into(collected, scope, fragment.selection_set, seen | {fragment.name.value})
+
+    def _condition(
+        self, node: InlineFragmentNode | FragmentDefinitionNode, parent: GraphQLNamedType
+    ) -> GraphQLNamedType:
+        if node.type_condition is None:
+            return parent
+        return self.schema.get_type(node.type_condition.name.value) or parent
+
+    def _included(self, node: Any) -> bool:
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip and skip.get("if") is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include and include.get("if") is False)
+
+
+def _field_definition(parent: GraphQLNamedType, name: str) -> GraphQLField | None:
+    if name == "__typename":
+        return TypeNameMetaFieldDef
+    if name == "__schema":
+        return SchemaMetaFieldDef
+    if name == "__type":
+        return TypeMetaFieldDef
+    fields = getattr(parent, "fields", None)
+    return fields.get(name) if fields else None
+
+
+def _is_connection(named: GraphQLNamedType) -> bool:
+    return is_object_type(named) and {"edges", "pageInfo"} <= set(named.fields)  # type: ignore[union-attr]
+
+
+# --- budgets ------------------------------------------------------------------------------
+
+
+class CostBudgets(Protocol):
+    """Where principals' budgets live. `take` spends `cost` points from `key`'s bucket if it
+    holds that many, atomically, and answers (allowed, points left afterwards); `take(key, 0)`
+    only looks. Async so a shared store (Redis, issue 6) can implement it."""
+
+    capacity: float
+    refill_per_second: float
+
+    async def take(self, key: str, cost: float) -> tuple[bool, float]: ...
+
+
+class InMemoryCostBudgets:
+    """Token buckets in this process: full at first sight, refilled continuously."""
+
+    def __init__(
+        self, capacity: float, refill_per_second: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.capacity = capacity
+        self.refill_per_second = refill_per_second
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key → (points, when counted)
+
+    async def take(self, key: str, cost: float) -> tuple[bool, float]:
+        # No await between reading and writing the bucket: atomic under asyncio.
+        now = self._clock()
+        points, then = self._buckets.get(key, (self.capacity, now))
+        points = min(self.capacity, points + (now - then) * self.refill_per_second)
+        allowed = cost <= points
+        if allowed:
+            points -= cost
+        if points >= self.capacity:
+            self._buckets.pop(key, None)  # a full bucket is the same as none: keep memory bounded
+        else:
+            self._buckets[key] = (points, now)
+        return allowed, points
+
+
+class BudgetStores:
+    """One budget store per schema (so per app), built from the first request's settings."""
+
+    def __init__(self, build: Callable[[Settings], CostBudgets] | None = None) -> None:
+        self._build = build or (lambda s: InMemoryCostBudgets(s.cost_budget, s.cost_refill_per_second))
+        self._stores: dict[tuple[float, float], CostBudgets] = {}
+
+    def for_settings(self, settings: Settings) -> CostBudgets:
+        shape = (settings.cost_budget, settings.cost_refill_per_second)
+        if shape not in self._stores:
+            self._stores[shape] = self._build(settings)
+        return self._stores[shape]
+
+
+def budget_key(principal: Principal) -> str:
+    """The bucket a principal spends from: one per partner key, one per internal user."""
+    return f"{principal.kind.value}:{principal.name}:{principal.key_prefix}"
+
+
+# --- the extensions -----------------------------------------------------------------------
+
+
+def _refusal(message: str, code: str, **details: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, **details})
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Prices each operation after validation and refuses it before execution when it is
+    over the per-request limit or the principal's budget, or is a partner's introspection
+    while that is turned off. Reports the price in `extensions.cost`."""
+
+    def __init__(self, stores: BudgetStores) -> None:
+        super().__init__()
+        self._stores = stores
+        self._report: dict[str, Any] | None = None
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        execution_context = self.execution_context
+        if execution_context.pre_execution_errors or execution_context.graphql_document is None:
+            return  # invalid documents are refused by validation already
+        context = execution_context.context
+        settings, principal = getattr(context, "settings", None), getattr(context, "principal", None)
+        if settings is None or principal is None:
+            return  # not a request of ours (no one to charge): nothing to bound
+        error = await self._refusal(settings, principal)
+        if error is not None:
+            # A new list: validation results may be cached and shared between requests.
+            execution_context.pre_execution_errors = [error]
+
+    async def _refusal(self, settings: Settings, principal: Principal) -> GraphQLError | None:
+        execution_context = self.execution_context
+        schema = execution_context.schema._schema
+        document = execution_context.graphql_document
+        introspection_allowed = settings.partner_introspection or principal.is_internal
+        if not introspection_allowed and validate(schema, document, [NoSchemaIntrospectionCustomRule]):
+            return _refusal("Introspection is turned off for partners.", "INTROSPECTION_DISABLED")
+        cost = query_cost(
+            schema,
+            document,
+            operation_name=execution_context.operation_name,
+            variables=execution_context.variables,
+            pages=PageSizes(settings.default_page_size, settings.max_page_size, settings.max_batch_ids),
+        )
+        if cost is None:
+            return None  # execution refuses the request itself (unknown operation, bad variables)
+        budgets = self._stores.for_settings(settings)
+        key = budget_key(principal)
+        if cost > settings.max_query_cost:
+            _, available = await budgets.take(key, 0)
+            self._report = _cost_report(cost, available, budgets)
+            return _refusal(
+                f"This query costs {cost} points; a request may cost at most {settings.max_query_cost}. "
+                "Ask for smaller pages (first/last) or fewer nested connections.",
+                "QUERY_TOO_COSTLY",
+                cost=cost,
+                limit=settings.max_query_cost,
+            )
+        allowed, available = await budgets.take(key, cost)
+        self._report = _cost_report(cost, available, budgets)
+        if not allowed:
+            retry_after = max(1, math.ceil((cost - available) / budgets.refill_per_second))
+            self._set_retry_after(retry_after)
+            return _refusal(
+                f"This query costs {cost} points and {math.floor(available)} are available; "
+                f"the budget refills at {budgets.refill_per_second:g} points a second. "
+                f"Retry in {retry_after} s.",
+                "BUDGET_EXHAUSTED",
+                cost=cost,
+                currentlyAvailable=math.floor(available),
+                retryAfterSeconds=retry_after,
+            )
+        return None
+
+    def _set_retry_after(self, seconds: int) -> None:
+        response = getattr(self.execution_context.context, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers is not None:
+            headers["retry-after"] = str(seconds)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self._report} if self._report is not None else {}
+
+
+def _cost_report(cost: int, available: float, budgets: CostBudgets) -> dict[str, Any]:
+    """Shopify's shape: what was asked, and the state of the caller's bucket afterwards."""
+    return {
+        "requestedQueryCost": cost,
+        "maximumAvailable": budgets.capacity,
+        "throttleStatus": {
+            "maximumAvailable": budgets.capacity,
+            "currentlyAvailable": math.floor(available),
+            "restoreRate": budgets.refill_per_second,
+        },
+    }
+
+
+class ExecutionTimeout(SchemaExtension):
+    """Stops execution after `execution_timeout_seconds` with a TIMEOUT error, so a request
+    never hangs. A mutation stopped this way rolls back its transaction."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        settings = getattr(self.execution_context.context, "settings", None)
+        if settings is None:
+            yield
+            return
+        seconds = settings.execution_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                yield
+        except TimeoutError as exc:
+            raise _refusal(
+                f"The request took longer than {seconds:g} s and was stopped.",
+                "TIMEOUT",
+                timeoutSeconds=seconds,
+            ) from exc
+
+
+def request_limits() -> Iterator[Callable[[], SchemaExtension]]:
+    """The extension factories `build_schema` appends: pricing with one budget store per
+    schema, and the execution timeout."""
+    stores = BudgetStores()
+    yield lambda: QueryCostLimiter(stores)
+    yield ExecutionTimeout

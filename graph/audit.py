@@ -31,6 +31,7 @@ NODE_TYPE_NAMES: dict[str, str | None] = {
     "products": "Product",
     "supplier_products": "Supply",
     "orders": "Order",
+    "api_keys": "ApiKey",
     "order_lines": "OrderLine",
     "shipments": "Shipment",
     "interactions": "Interaction",
@@ -41,7 +42,8 @@ SERVICE_RECORDS = "service_records"
 
 # Bookkeeping every change touches; it says nothing about what changed. `id` is the
 # event's own record_id / node_id.
-_NOISE = frozenset({"id", "updated_at", "version"})
+# Bookkeeping, and secrets that must never be copied into the trail.
+_NOISE = frozenset({"id", "updated_at", "version", "secret_hash"})
 
 
 def _service_type_names() -> dict[Any, str]:

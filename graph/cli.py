@@ -7,9 +7,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+from graph.access import ROLES
 from graph.settings import Settings
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -82,8 +84,86 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         upgrade_sync(settings.database_url)
         asyncio.run(_seed_if_empty(settings, args.customers, args.seed))
+        if settings.auth_required:
+            key = asyncio.run(_create_key(settings, "admin", None, None, "demo admin", 30))
+            print(f"Demo admin API key (valid 30 days):\n{key}", file=sys.stderr)
     print(f"PartnerGraph on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+async def _create_key(settings: Settings, role: str, org: str | None, user: str | None, name: str,
+                      expires_days: int | None) -> str:
+    from datetime import timedelta
+
+    from graph.auth import create_api_key
+    from graph.db import create_engine, create_session_factory
+    from graph.models.base import utcnow
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            new = await create_api_key(
+                session, role=role, name=name, organization_id=org, user_id=user,
+                expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+            )
+        return new.key
+    finally:
+        await engine.dispose()
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from graph.errors import UserInputError
+
+    try:
+        key = asyncio.run(
+            _create_key(_settings(args), args.role, args.org, args.user, args.name or f"{args.role} key", args.expires_days)
+        )
+    except UserInputError as exc:
+        for error in exc.errors:
+            print(f"error: {'.'.join(error.field)}: {error.message}", file=sys.stderr)
+        return 2
+    print("API key (shown once; store it now):", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    from graph.auth import revoke_api_key
+    from graph.db import create_engine, create_session_factory
+
+    async def revoke() -> bool:
+        engine = create_engine(_settings(args))
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                return await revoke_api_key(session, args.prefix) is not None
+        finally:
+            await engine.dispose()
+
+    if not asyncio.run(revoke()):
+        print(f"no key with prefix {args.prefix}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.prefix}", file=sys.stderr)
+    return 0
+
+
+def cmd_apikey_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from graph.db import create_engine, create_session_factory
+    from graph.models.security import ApiKey
+
+    async def rows() -> list:
+        engine = create_engine(_settings(args))
+        try:
+            async with create_session_factory(engine)() as session:
+                return list((await session.execute(select(ApiKey).order_by(ApiKey.id))).scalars())
+        finally:
+            await engine.dispose()
+
+    for key in asyncio.run(rows()):
+        state = "revoked" if key.revoked_at else ("expires " + key.expires_at.isoformat() if key.expires_at else "active")
+        print(f"pgk_{key.prefix}_…\t{key.role}\torg={key.organization_id or '-'}\t{key.name}\t{state}")
     return 0
 
 
@@ -124,6 +204,24 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, default=200)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(func=cmd_seed)
+
+    apikey = sub.add_parser("apikey", help="create, list and revoke API keys")
+    keys = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = keys.add_parser("create", help="create a key; prints it as the last line (shown once)")
+    database(create)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--org", help="organization id (global or numeric) a partner key acts for")
+    create.add_argument("--user", help="user id a sales key acts for")
+    create.add_argument("--name", help="what the key is for")
+    create.add_argument("--expires-days", type=int, help="expire after N days (default: never)")
+    create.set_defaults(func=cmd_apikey_create)
+    revoke = keys.add_parser("revoke", help="revoke a key by its prefix")
+    database(revoke)
+    revoke.add_argument("prefix")
+    revoke.set_defaults(func=cmd_apikey_revoke)
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    database(listing)
+    listing.set_defaults(func=cmd_apikey_list)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")

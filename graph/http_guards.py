@@ -2,15 +2,16 @@
 
 - **Body size**: a body over `max_body_bytes` is a 413, refused from its Content-Length when
   it declares one and otherwise as soon as the bytes read pass the limit.
-- **CSRF**: we never authenticate with cookies (callers send `Authorization`), so a forged
-  cross-site request carries no credential of ours. We still refuse what only a browser
-  on another site would send, in case a cookie-based login is ever put in front of us:
-  a POST whose Content-Type is one a page may send cross-site without a CORS preflight
+- **CSRF**: we never authenticate with cookies (callers send `Authorization` or
+  `X-Api-Key`), so a request forged by another site's page carries no credential of ours.
+  We still refuse what only such a page would send, so that a cookie login put in front of
+  us later cannot make us forgeable:
+  a POST whose Content-Type a page may send cross-site without a CORS preflight
   (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`, or none) is a
   400 unless it carries a header no page can add without a preflight (`x-requested-with`,
   `apollo-require-preflight`, `x-apollo-operation-name`); and a GET query that brings a
-  `Cookie` but no `Authorization` — a link, an `<img>`, a form — is a 400. JSON POSTs from
-  GraphiQL and from every client library need a preflight, so CORS (below) governs them.
+  `Cookie` but no `Authorization` / `X-Api-Key` (a link, an `<img>`, a form) is a 400.
+  JSON POSTs, from GraphiQL and every client library, need a preflight: CORS governs them.
 - **CORS**: browsers on the origins listed in `cors_origins` may call us (starlette's
   CORSMiddleware); any other origin's preflight is refused.
 
@@ -35,6 +36,8 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 # Headers a page can only add after a preflight, which CORS then allows or refuses.
 PREFLIGHT_HEADERS = (b"x-requested-with", b"apollo-require-preflight", b"x-apollo-operation-name")
+# How callers authenticate (graph/auth.py); browsers never add these on their own.
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
 
 
 async def _send_error(send: Send, status: int, message: str, code: str) -> None:
@@ -121,7 +124,7 @@ def _csrf_refusal(scope: Scope) -> str | None:
                 f"A POST with Content-Type {content_type or '(none)'!r} could come from another site's page; "
                 "send application/json, or add an X-Requested-With header."
             )
-    cookie_without_credential = b"cookie" in headers and b"authorization" not in headers
+    cookie_without_credential = b"cookie" in headers and not any(h in headers for h in CREDENTIAL_HEADERS)
     is_query = "query" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if scope["method"] == "GET" and cookie_without_credential and is_query:
         return "A GET query with a Cookie and no Authorization could come from another site's page; send Authorization."
@@ -136,6 +139,7 @@ def guards(settings: Settings) -> list[Middleware]:
         "allow_methods": ["GET", "POST"],
         "allow_headers": [
             "authorization",
+            "x-api-key",
             "content-type",
             "accept",
             "x-request-id",

@@ -31,12 +31,16 @@ processes gives each its own buckets. A shared store (Redis, issue 6) implements
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -73,6 +77,8 @@ if TYPE_CHECKING:
     from graph.settings import Settings
 
 MUTATION_COST = 10
+
+log = logging.getLogger("partnergraph")
 
 
 # --- pricing ------------------------------------------------------------------------------
@@ -303,7 +309,7 @@ def _refusal(message: str, code: str, **details: Any) -> GraphQLError:
 
 
 class QueryCostLimiter(SchemaExtension):
-    """Prices each operation after validation and refuses it before execution when it is
+    """Prices each operation once it is validated and refuses it before execution when it is
     over the per-request limit or the principal's budget, or is a partner's introspection
     while that is turned off. Reports the price in `extensions.cost`."""
 
@@ -312,19 +318,18 @@ class QueryCostLimiter(SchemaExtension):
         self._stores = stores
         self._report: dict[str, Any] | None = None
 
-    async def on_validate(self) -> AsyncIterator[None]:
-        yield
+    async def on_execute(self) -> AsyncIterator[None]:
+        # Validation has passed by now (invalid documents never reach execution). A result
+        # set before the yield is the response: strawberry then executes nothing.
         execution_context = self.execution_context
-        if execution_context.pre_execution_errors or execution_context.graphql_document is None:
-            return  # invalid documents are refused by validation already
         context = execution_context.context
         settings, principal = getattr(context, "settings", None), getattr(context, "principal", None)
-        if settings is None or principal is None:
-            return  # not a request of ours (no one to charge): nothing to bound
-        error = await self._refusal(settings, principal)
-        if error is not None:
-            # A new list: validation results may be cached and shared between requests.
-            execution_context.pre_execution_errors = [error]
+        if settings is not None and principal is not None and execution_context.graphql_document is not None:
+            error = await self._refusal(settings, principal)
+            if error is not None:
+                execution_context.result = GraphQLExecutionResult(data=None, errors=[error])
+        # Without settings or a principal this is not a request of ours: no one to charge.
+        yield
 
     async def _refusal(self, settings: Settings, principal: Principal) -> GraphQLError | None:
         execution_context = self.execution_context
@@ -407,11 +412,25 @@ class ExecutionTimeout(SchemaExtension):
             async with asyncio.timeout(seconds):
                 yield
         except TimeoutError as exc:
+            await _discard_session(self.execution_context.context)
             raise _refusal(
                 f"The request took longer than {seconds:g} s and was stopped.",
                 "TIMEOUT",
                 timeoutSeconds=seconds,
             ) from exc
+
+
+async def _discard_session(context: Any) -> None:
+    """A statement cancelled mid-flight can leave its connection unusable: drop the request's
+    connections instead of returning them to the pool (closing the session later is then a
+    no-op rather than a failed rollback)."""
+    session = getattr(context, "session", None)
+    if session is None:
+        return
+    try:
+        await session.invalidate()
+    except Exception:  # noqa: BLE001 - the connection is being thrown away either way
+        log.warning("could not invalidate the session of a timed-out request", exc_info=True)
 
 
 def request_limits() -> Iterator[Callable[[], SchemaExtension]]:

@@ -23,6 +23,7 @@ from graph.limits import request_limits
 from graph.models import contracts, interactions, orders, organizations, people, products, security, service
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
 from graph.types import audit as audit_types
+from graph.types import security as security_types
 from graph.types import contracts as contract_types
 from graph.types import interactions as interaction_types
 from graph.types import orders as order_types
@@ -55,6 +56,7 @@ NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
         for kind, name in SERVICE_TYPE_NAMES.items()
     },
     "AuditEvent": (security.AuditEvent, audit_types.build_audit_event, None),
+    "ApiKey": (security.ApiKey, security_types.build_api_key, None),
 }
 
 
@@ -108,6 +110,7 @@ Query = merge_types(
         service_types.ServiceQueries,
         interaction_types.InteractionQueries,
         audit_types.AuditQueries,
+        security_types.SecurityQueries,
     ),
 )
 
@@ -121,6 +124,7 @@ Mutation = merge_types(
         order_types.OrderMutations,
         service_types.ServiceMutations,
         interaction_types.InteractionMutations,
+        security_types.SecurityMutations,
     ),
 )
 

@@ -77,8 +77,9 @@ class UnitOfWork:
                 changed[name] = (before, value)
                 setattr(obj, name, value)
         if changed:
-            obj.version = obj.version + 1
-            obj.updated_at = utcnow()
+            if hasattr(obj, "version"):  # records; API keys carry no version
+                obj.version = obj.version + 1
+                obj.updated_at = utcnow()
             await self.session.flush()
             self.changes.append(Change(obj.__tablename__, obj.id, operation, changed, node_type_name(obj)))
         return obj

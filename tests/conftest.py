@@ -80,7 +80,8 @@ async def _database(name: str, tmp_path_factory: pytest.TempPathFactory) -> tupl
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
     url, to_drop = await _database(request.param, tmp_path_factory)
-    settings = Settings(database_url=url, debug=True)
+    # A budget no test session exhausts: tests/test_limits.py builds its own apps to test budgets.
+    settings = Settings(database_url=url, debug=True, cost_budget=10**9)
     await upgrade(url)
     engine = create_engine(settings)
     await seed_demo(engine, customers=DEMO_CUSTOMERS, seed=11)

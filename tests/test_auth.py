@@ -213,3 +213,52 @@ async def test_a_sales_rep_sees_its_own_customers_and_the_unowned_ones_only(back
     seen = {decode_global_id(e["node"]["id"])[1] for e in data["organizations"]["edges"]}
     assert theirs - archived <= seen  # every live account the rep owns (lists hide archived ones)
     assert not seen & owned_by_others  # and none that another rep owns
+
+
+def test_cli_creates_a_key_and_prints_it_as_the_last_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    run = [sys.executable, "-m", "graph.cli"]
+    assert subprocess.run([*run, "migrate", "--database-url", url], capture_output=True).returncode == 0
+    made = subprocess.run([*run, "apikey", "create", "--role", "analyst", "--name", "bi", "--database-url", url],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("pgk_") and len(key) > 40
+    refused = subprocess.run([*run, "apikey", "create", "--role", "supplier", "--database-url", url],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "organizationId" in refused.stderr
+    listed = subprocess.run([*run, "apikey", "list", "--database-url", url], capture_output=True, text=True)
+    assert key.split("_")[1] in listed.stdout and key not in listed.stdout
+
+
+async def test_admins_create_and_revoke_keys_through_the_api(backend: Backend) -> None:
+    created = await backend.gql(
+        'mutation { createApiKey(input: {name: "bi tool", role: "analyst"}) { key apiKey { id prefix role } errors { field code } } }'
+    )
+    payload = created["createApiKey"]
+    assert payload["errors"] == [] and payload["key"].startswith(f"pgk_{payload['apiKey']['prefix']}_")
+    assert "errors" not in await backend.gql(QUERY["query"], key=payload["key"], errors=True)
+    revoked = await backend.gql(
+        "mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } errors { code } } }", {"id": payload["apiKey"]["id"]}
+    )
+    assert revoked["revokeApiKey"]["apiKey"]["revokedAt"]
+    assert (await backend.gql(QUERY["query"], key=payload["key"], errors=True))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    trail = await backend.gql(
+        "query($id: ID!) { auditEvents(filter: {nodeId: $id}) { edges { node { action changes } } } }", {"id": payload["apiKey"]["id"]}
+    )
+    actions = [e["node"]["action"] for e in trail["auditEvents"]["edges"]]
+    assert sorted(actions) == ["archive", "create"]
+    assert all("secret_hash" not in e["node"]["changes"] for e in trail["auditEvents"]["edges"])
+    bad = await backend.gql('mutation { createApiKey(input: {name: "x", role: "wizard"}) { key errors { field code } } }')
+    assert bad["createApiKey"] == {"key": None, "errors": [{"field": ["role"], "code": "INVALID"}]}
+
+
+async def test_only_admins_manage_keys(backend: Backend) -> None:
+    key = await backend.key("service")
+    body = await backend.gql('mutation { createApiKey(input: {name: "x", role: "admin"}) { key } }', key=key, errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await backend.gql("{ apiKeys { edges { node { prefix } } } }", key=key, errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -14,27 +14,28 @@ query Portal($first: Int!) {
       id name roles
       owner { name }
       contacts(first: 5) { edges { node { name isPrimary } } }
-      orders(first: 20) { totalCount edges { node {
+      orders(first: 3) { totalCount edges { node {
         number status total { amount currency }
-        lines(first: 10) { edges { node {
+        lines(first: 4) { edges { node {
           lineNumber quantity unitPrice { amount } lineTotal { amount }
-          product { sku supplies(first: 3) { edges { node { price { amount } supplier { name } } } } }
+          product { sku supplies(first: 2) { edges { node { price { amount } supplier { name } } } } }
           supplier { name }
         } } }
-        shipments { edges { node { carrier status } } }
+        shipments(first: 2) { edges { node { carrier status } } }
       } } }
-      serviceRecords(first: 5) { edges { node { __typename title status } } }
+      serviceRecords(first: 3) { edges { node { __typename title status } } }
     } }
   }
 }
 """
 
 
-async def test_nested_query_costs_the_same_statements_for_5_and_for_30_customers(backend: Backend) -> None:
+async def test_nested_query_costs_the_same_statements_for_5_and_for_20_customers(backend: Backend) -> None:
+    # Page sizes are kept small so 20 customers stay within the per-request cost limit.
     small, small_count = await backend.statements(PORTAL, {"first": 5})
-    large, large_count = await backend.statements(PORTAL, {"first": 30})
+    large, large_count = await backend.statements(PORTAL, {"first": 20})
     assert len(small["organizations"]["edges"]) == 5
-    assert len(large["organizations"]["edges"]) > 25  # all active demo customers
+    assert len(large["organizations"]["edges"]) == 20
     # One statement per relationship level: organizations, owner ids, owners, contacts, orders,
     # order counts, lines, products, supplies, suppliers (line + supply), shipments, service records.
     assert large_count == small_count
@@ -43,7 +44,7 @@ async def test_nested_query_costs_the_same_statements_for_5_and_for_30_customers
 
 async def test_order_total_is_the_exact_sum_of_its_lines(backend: Backend) -> None:
     data = await backend.gql("""{ orders(first: 20) { edges { node { total { amount }
-        lines(first: 100) { edges { node { quantity unitPrice { amount } lineTotal { amount } } } } } } } }""")
+        lines(first: 10) { edges { node { quantity unitPrice { amount } lineTotal { amount } } } } } } } }""")
     for edge in data["orders"]["edges"]:
         order = edge["node"]
         lines = [e["node"] for e in order["lines"]["edges"]]

@@ -121,7 +121,7 @@ class GraphQLView(GraphQL):
             current_statement_log.reset(token)
             context = getattr(request.state, "context", None)
             if context is not None:
-                await context.session.close()
+                await _close_quietly(context.session)
         response.headers["x-request-id"] = statements.request_id or ""
         await response(scope, receive, send)
 
@@ -156,6 +156,19 @@ class GraphQLView(GraphQL):
             if media_type == GRAPHQL_RESPONSE and request.state.request_error:
                 response.status_code = 400
         return response
+
+
+async def _close_quietly(session: Any) -> None:
+    """Close the request's session; one whose statement was cancelled (a timeout) may have
+    lost its connection already, which must not turn a clean TIMEOUT error into a 500."""
+    try:
+        await session.close()
+    except Exception:  # noqa: BLE001
+        log.warning("closing a request session failed (request %s)", current_request_id(), exc_info=True)
+        try:
+            await session.invalidate()
+        except Exception:  # noqa: BLE001
+            log.debug("invalidating the session failed too", exc_info=True)
 
 
 def _error(

@@ -28,6 +28,7 @@ from graph.models.security import ApiKey
 from graph.settings import Settings
 
 KEY_PREFIX = "pgk_"
+SCOPES = ("read", "write")
 # last_used_at is written at most this often per key, so reads don't turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -69,6 +70,9 @@ async def create_api_key(
         errors.add("role", f"One of: {', '.join(ROLES)}.", ErrorCode.INVALID)
     if not name or not name.strip() or len(name) > 200:
         errors.add("name", "A name of 1 to 200 characters.", ErrorCode.INVALID)
+    unknown = sorted(set(scopes or ()) - set(SCOPES))
+    if unknown or (scopes is not None and not scopes):
+        errors.add("scopes", f"One or more of: {', '.join(SCOPES)}.", ErrorCode.INVALID)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
         errors.add("expiresAt", "A future, timezone-aware time.", ErrorCode.OUT_OF_RANGE)
     org = await _lookup(session, errors, "organizationId", organization_id, Organization, "Organization")

@@ -23,13 +23,13 @@ from graph.limits import request_limits
 from graph.models import contracts, interactions, orders, organizations, people, products, security, service
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
 from graph.types import audit as audit_types
-from graph.types import security as security_types
 from graph.types import contracts as contract_types
 from graph.types import interactions as interaction_types
 from graph.types import orders as order_types
 from graph.types import organizations as organization_types
 from graph.types import people as people_types
 from graph.types import products as product_types
+from graph.types import security as security_types
 from graph.types import service as service_types
 
 

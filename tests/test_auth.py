@@ -196,9 +196,8 @@ async def test_roles_without_write_rights_are_refused_before_anything_runs(backe
 async def test_a_sales_rep_sees_its_own_customers_and_the_unowned_ones_only(backend: Backend) -> None:
     from sqlalchemy import select
 
-    from graph.models.people import AccountOwnership
-
     from graph.models.organizations import Organization
+    from graph.models.people import AccountOwnership
 
     async with backend.session_factory() as session:
         rows = (await session.execute(select(AccountOwnership.__table__).where(AccountOwnership.ended_at.is_(None)))).all()
@@ -262,3 +261,17 @@ async def test_only_admins_manage_keys(backend: Backend) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await backend.gql("{ apiKeys { edges { node { prefix } } } }", key=key, errors=True)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_read_scoped_key_never_writes_whatever_its_role(backend: Backend) -> None:
+    created = await backend.gql(
+        'mutation { createApiKey(input: {name: "ro admin", role: "admin", scopes: ["read"]}) { key errors { field code } } }'
+    )
+    key = created["createApiKey"]["key"]
+    assert (await backend.gql("{ products { totalCount } }", key=key))["products"]["totalCount"] > 0
+    body = await backend.gql(
+        'mutation { createProduct(input: {sku: "RO-1", name: "x", listPrice: "1"}) { product { id } } }', key=key, errors=True
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    bad = await backend.gql('mutation { createApiKey(input: {name: "x", role: "admin", scopes: ["root"]}) { errors { field code } } }')
+    assert bad["createApiKey"]["errors"] == [{"field": ["scopes"], "code": "INVALID"}]

@@ -84,3 +84,23 @@ async def test_query_limits_refuse_before_execution(backend: Backend) -> None:
     assert "aliases" in body["errors"][0]["message"].lower()
     body = await backend.gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["x"] * 101}, errors=True)
     assert "at most 100" in body["errors"][0]["message"]
+
+
+async def test_unexpected_errors_are_masked_and_carry_the_request_id(backend: Backend, monkeypatch, caplog) -> None:
+    from graph.resolvers import organizations
+
+    async def broken(reader, ids):  # noqa: ANN001, ANN202
+        raise RuntimeError('relation "organizations" does not exist: SELECT credit_limit FROM organizations')
+
+    monkeypatch.setattr(organizations, "addresses_of", broken)
+    response = await backend.client.post(
+        "/graphql", json={"query": "{ organizations(first: 1) { edges { node { name addresses { line1 } } } } }"},
+        headers={"x-request-id": "trace-me-42"},
+    )
+    body = response.json()
+    error = body["errors"][0]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "trace-me-42"}
+    assert "SELECT" not in response.text and "relation" not in response.text
+    assert error["path"] == ["organizations", "edges", 0, "node", "addresses"]
+    assert any("trace-me-42" in record.getMessage() for record in caplog.records)

@@ -39,7 +39,9 @@ PAGES = PageSizes(default=20, maximum=100, max_batch_ids=100)
 
 
 def _cost(query: str, variables: dict[str, Any] | None = None) -> int | None:
-    return query_cost(graph_schema._schema, parse(query), operation_name=None, variables=variables, pages=PAGES)
+    return query_cost(
+        graph_schema._schema, parse(query), operation_name=None, variables=variables, pages=PAGES
+    )
 
 
 @asynccontextmanager
@@ -150,13 +152,20 @@ async def test_partners_may_not_introspect_when_it_is_turned_off(backend: Backen
         assert body.get("data") is None
         assert body["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
         assert body["extensions"]["sqlStatements"] == 0
-        typed = (await client.post("/graphql", json={"query": '{ __type(name: "Order") { name } }'}, headers=partner))
+        typed = await client.post(
+            "/graphql", json={"query": '{ __type(name: "Order") { name } }'}, headers=partner
+        )
         assert typed.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
         # Everything else, and internal users' introspection, still works.
-        assert "errors" not in (await client.post("/graphql", json={"query": "{ __typename }"}, headers=partner)).json()
+        assert (
+            "errors"
+            not in (await client.post("/graphql", json={"query": "{ __typename }"}, headers=partner)).json()
+        )
         assert (await client.post("/graphql", json=introspect, headers=admin)).json()["data"]["__schema"]
     # On by default.
-    assert (await backend.client.post("/graphql", json=introspect, headers=partner)).json()["data"]["__schema"]
+    assert (await backend.client.post("/graphql", json=introspect, headers=partner)).json()["data"][
+        "__schema"
+    ]
 
 
 def test_execution_stops_at_the_timeout() -> None:
@@ -181,7 +190,9 @@ def test_execution_stops_at_the_timeout() -> None:
 
 async def test_a_body_over_the_limit_is_413(backend: Backend) -> None:
     big = '{"query": "{ __typename }", "padding": "' + "x" * (1024 * 1024) + '"}'
-    response = await backend.client.post("/graphql", content=big, headers={"content-type": "application/json"})
+    response = await backend.client.post(
+        "/graphql", content=big, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert "larger than 1048576 bytes" in response.json()["errors"][0]["message"]
 
@@ -189,14 +200,22 @@ async def test_a_body_over_the_limit_is_413(backend: Backend) -> None:
         for _ in range(20):
             yield b" " * 65536
 
-    response = await backend.client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+    response = await backend.client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
 async def test_simple_content_type_posts_are_refused_as_possible_csrf(backend: Backend) -> None:
     query = '{"query": "{ __typename }"}'
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
-        response = await backend.client.post("/graphql", content=query, headers={"content-type": content_type})
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        response = await backend.client.post(
+            "/graphql", content=query, headers={"content-type": content_type}
+        )
         assert response.status_code == 400, content_type
         assert response.json()["errors"][0]["extensions"]["code"] == "CSRF_REFUSED"
     # A header only a preflighted request can carry lets it through the guard.
@@ -214,13 +233,20 @@ async def test_get_queries_with_a_cookie_and_no_credential_are_refused(backend: 
         assert refused.json()["errors"][0]["extensions"]["code"] == "CSRF_REFUSED"
         assert (await client.get("/graphql", params=params)).status_code == 200
         # GraphiQL's page itself is not a query.
-        assert (await client.get("/graphql", headers={"cookie": "a=b", "accept": "text/html"})).status_code == 200
+        assert (
+            await client.get("/graphql", headers={"cookie": "a=b", "accept": "text/html"})
+        ).status_code == 200
 
 
 async def test_cors_preflight_is_allowed_for_listed_origins_only(backend: Backend) -> None:
-    preflight = {"access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type"}
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+    }
     async with _client(backend, cors_origins=["https://portal.example.com"]) as client:
-        allowed = await client.options("/graphql", headers={"origin": "https://portal.example.com", **preflight})
+        allowed = await client.options(
+            "/graphql", headers={"origin": "https://portal.example.com", **preflight}
+        )
         assert allowed.status_code == 200
         assert allowed.headers["access-control-allow-origin"] == "https://portal.example.com"
         refused = await client.options("/graphql", headers={"origin": "https://evil.example", **preflight})

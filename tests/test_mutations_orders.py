@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import Backend
-from tests.test_mutations_organizations import codes, create_contact, create_org, create_user, mutate, node, uid
+from tests.test_mutations_organizations import (
+    codes,
+    create_contact,
+    create_org,
+    create_user,
+    mutate,
+    node,
+    uid,
+)
 
 # -- products -------------------------------------------------------------------------
 

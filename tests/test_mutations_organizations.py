@@ -20,11 +20,32 @@ def uid() -> str:
 
 
 async def mutate(backend: Backend, name: str, args: str, variables: dict[str, Any], selection: str) -> dict:
-    """Run one mutation and return its payload (`errors` always selected)."""
-    data = await backend.gql(
-        f"mutation M{args} {{ {name}{_call(args)} {{ {selection} errors {{ field message code }} }} }}", variables
+    """Run one mutation and return its payload (`errors` always selected).
+
+    Every call also checks the audit trail: a successful mutation wrote at least one event
+    for this request and this operation, a refused one wrote none."""
+    request_id = uuid4().hex
+    response = await backend.client.post(
+        "/graphql",
+        json={
+            "query": f"mutation M{args} {{ {name}{_call(args)} {{ {selection} errors {{ field message code }} }} }}",
+            "variables": variables,
+        },
+        headers={"x-request-id": request_id},
     )
-    return data[name]
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    payload = body["data"][name]
+    trail = await backend.gql(
+        "query($r: String) { auditEvents(first: 100, filter: {requestId: $r}) { edges { node { operation action } } } }",
+        {"r": request_id},
+    )
+    events = [e["node"] for e in trail["auditEvents"]["edges"]]
+    if payload["errors"]:
+        assert events == [], f"{name} was refused but wrote audit events: {events}"
+    else:
+        assert events and all(e["operation"] == name for e in events), f"{name} wrote no audit event"
+    return payload
 
 
 def _call(args: str) -> str:

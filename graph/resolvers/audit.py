@@ -40,6 +40,8 @@ def audit_event_filter(f: Any | None, key: Any) -> Filter:
             conditions.append(EVENT.c.principal_name == f.principal_name)
         if f.operation is not None:
             conditions.append(EVENT.c.operation == f.operation)
+        if f.request_id is not None:
+            conditions.append(EVENT.c.request_id == f.request_id)
         if f.occurred is not None:
             if f.occurred.from_ is not None:
                 conditions.append(EVENT.c.occurred_at >= f.occurred.from_)

@@ -69,6 +69,7 @@ class AuditEventFilter:
     node_id: strawberry.ID | None = doc("Only events about this record.", default=None)
     principal_name: str | None = doc("Only events caused by this user or API key (exact name).", default=None)
     operation: str | None = doc("Only events of this mutation, e.g. updateOrganization.", default=None)
+    request_id: str | None = doc("Only events of the request with this id (its x-request-id).", default=None)
     occurred: DateTimeRange | None = doc("Only events in this range.", default=None)
 
 

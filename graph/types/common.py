@@ -73,7 +73,9 @@ def allow(group: str) -> type[BasePermission]:
         error_extensions = {"code": "FORBIDDEN"}
 
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-            return info.context.principal.role in roles
+            principal = info.context.principal
+            # A key limited to the read scope never writes, whatever its role.
+            return principal.role in roles and (not principal.scopes or "write" in principal.scopes)
 
     Allowed.__name__ = f"Allowed_{group}"
     return Allowed

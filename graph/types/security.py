@@ -8,11 +8,12 @@ import strawberry
 from strawberry import relay
 
 from graph.auth import create_api_key
-from graph.errors import ErrorCode, UserInputError
-from graph.models.base import utcnow
 from graph.context import Info
+from graph.errors import ErrorCode, UserInputError
+from graph.loaders import NO_FILTER
 from graph.models import organizations as om
 from graph.models import security as m
+from graph.models.base import utcnow
 from graph.types.common import (
     After,
     Before,
@@ -29,7 +30,6 @@ from graph.types.common import (
     row_builder,
 )
 from graph.types.refs import OrganizationRef
-from graph.loaders import NO_FILTER
 
 
 @strawberry.type(description="An API key. The key itself is shown once, when it is created, and never stored.")
@@ -62,6 +62,9 @@ class CreateApiKeyInput:
     organization_id: strawberry.ID | None = doc("Partner keys: the organization they act for.", default=None)
     user_id: strawberry.ID | None = doc("Sales keys: the rep they act for.", default=None)
     expires_at: datetime | None = doc("When it stops working (default: never).", default=None)
+    scopes: list[str] | None = doc(
+        "read and/or write (default: both; read only for analyst and read_only keys).", default=None
+    )
 
 
 @strawberry.type(description="A new API key and its secret, shown this once.")
@@ -97,7 +100,7 @@ class SecurityMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             new = await create_api_key(
                 uow.session, role=input.role, name=input.name, organization_id=input.organization_id,
-                user_id=input.user_id, expires_at=input.expires_at,
+                user_id=input.user_id, expires_at=input.expires_at, scopes=input.scopes,
             )
             created.append(new.key)
             return await uow.create(new.api_key)  # recorded in the audit trail (never the secret)

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.loaders import NO_FILTER
+from graph.loaders import NO_FILTER, Relation
 from graph.models import organizations as m
 from graph.models import people as pm
 from graph.resolvers import interactions as ir
@@ -98,6 +98,30 @@ class OrganizationFilter:
     tiers: list[CustomerTier] | None = doc("In any of these tiers (internal users only).", default=None)
     created: DateTimeRange | None = doc("Created in this range.", default=None)
     include_archived: bool = doc("Include archived organizations.", default=False)
+
+
+def _order_connection(relation: Relation, description: str):  # noqa: ANN202
+    """One of an organization's order lists (as customer, distributor or supplier)."""
+
+    async def resolve(
+        self,  # noqa: ANN001
+        info: Info,
+        filter: Annotated["OrderFilter", strawberry.lazy("graph.types.orders")] | None = None,
+        order_by: Annotated["OrderOrder", strawberry.lazy("graph.types.orders")] | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[OrderRef]:
+        from graph.types.orders import build_order, order_sort
+
+        sort, direction = order_sort(order_by)
+        return await nested_connection(
+            info, relation, self.id, build_order, orr.order_filter(filter, freeze(filter)),
+            sort, direction, first, after, last, before,
+        )
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type(description="A company we deal with. One record may be customer, supplier and distributor at once.")
@@ -191,50 +215,13 @@ class Organization(relay.Node):
             "valid_from", SortDirection.DESC, first, after, last, before,
         )
 
-    async def _orders(self, info: Info, relation, filter, order_by, first, after, last, before):  # noqa: ANN001, ANN202
-        from graph.types.orders import build_order, order_sort
-
-        sort, direction = order_sort(order_by)
-        return await nested_connection(
-            info, relation, self.id, build_order, orr.order_filter(filter, freeze(filter)),
-            sort, direction, first, after, last, before,
-        )
-
-    @strawberry.field(description="Orders this organization placed as a customer.")
-    async def orders(
-        self, info: Info,
-        filter: Annotated["OrderFilter", strawberry.lazy("graph.types.orders")] | None = None,
-        order_by: Annotated["OrderOrder", strawberry.lazy("graph.types.orders")] | None = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[OrderRef]:
-        return await self._orders(info, orr.ORDERS_OF_CUSTOMER, filter, order_by, first, after, last, before)
-
-    @strawberry.field(description="Orders this organization delivers as a distributor.")
-    async def delivered_orders(
-        self, info: Info,
-        filter: Annotated["OrderFilter", strawberry.lazy("graph.types.orders")] | None = None,
-        order_by: Annotated["OrderOrder", strawberry.lazy("graph.types.orders")] | None = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[OrderRef]:
-        return await self._orders(info, orr.ORDERS_OF_DISTRIBUTOR, filter, order_by, first, after, last, before)
-
-    @strawberry.field(description="Orders with at least one line this organization fulfils as a supplier.")
-    async def supplied_orders(
-        self, info: Info,
-        filter: Annotated["OrderFilter", strawberry.lazy("graph.types.orders")] | None = None,
-        order_by: Annotated["OrderOrder", strawberry.lazy("graph.types.orders")] | None = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[OrderRef]:
-        return await self._orders(info, orr.ORDERS_OF_SUPPLIER, filter, order_by, first, after, last, before)
+    orders = _order_connection(orr.ORDERS_OF_CUSTOMER, "Orders this organization placed as a customer.")
+    delivered_orders = _order_connection(
+        orr.ORDERS_OF_DISTRIBUTOR, "Orders this organization delivers as a distributor."
+    )
+    supplied_orders = _order_connection(
+        orr.ORDERS_OF_SUPPLIER, "Orders with at least one line this organization fulfils as a supplier."
+    )
 
     @strawberry.field(description="Order lines this organization fulfils as a supplier, newest first.")
     async def fulfilled_order_lines(

@@ -16,6 +16,7 @@ from typing import Any
 from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,8 +26,15 @@ from strawberry.extensions import MaskErrors
 
 from graph.access import SYSTEM
 from graph.auth import AuthenticationError, authenticate, credential_of
-from graph.context import Context
-from graph.db import StatementLog, create_engine, create_session_factory, current_statement_log
+from graph.context import Context, ReadsFollowMutations
+from graph.db import (
+    StatementLog,
+    create_engine,
+    create_replica_engine,
+    create_session_factory,
+    current_statement_log,
+    database_unavailable,
+)
 from graph.http_guards import guards
 from graph.settings import Settings, get_settings
 
@@ -65,6 +73,15 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = current_request_id()
+        if database_unavailable(error.original_error):
+            log.warning("database unavailable (request %s)", request_id, exc_info=error.original_error)
+            return GraphQLError(
+                "The database is unavailable right now (unreachable, read-only or out of space), "
+                "so this field could not be resolved. Retry shortly.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "DATABASE_UNAVAILABLE", "requestId": request_id},
+            )
         log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=error.original_error)
         return GraphQLError(
             self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL", "requestId": request_id}
@@ -89,6 +106,7 @@ class GraphQLView(GraphQL):
             settings=self.settings,
             principal=getattr(request.state, "principal", SYSTEM),
             session_factory=self.session_factory,
+            read_session_factory=getattr(self, "read_session_factory", None),
             statements=current_statement_log.get(),
             request=request,
             response=response,
@@ -184,11 +202,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
+    replica_engine = create_replica_engine(settings)  # reads of queries; None: the primary
 
+    from graph import observability
     from graph.schema import build_schema
 
-    schema = build_schema(extra_extensions=[MaskUnexpectedErrors])
+    schema = build_schema(
+        extra_extensions=[MaskUnexpectedErrors, ReadsFollowMutations, *observability.tracing_extensions(settings)]
+    )
     view = GraphQLView(schema, settings, session_factory)
+    view.read_session_factory = create_session_factory(replica_engine) if replica_engine else None
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -202,10 +225,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    async def database_unavailable_outside_execution(request: Request, exc: Exception) -> Response:
+        # The API-key lookup runs before GraphQL does: a lost database there is a 503, not a 500.
+        if not database_unavailable(exc):
+            raise exc
+        statements = getattr(request.state, "statements", None)
+        request_id = statements.request_id if statements is not None else None
+        log.warning("database unavailable (request %s)", request_id, exc_info=exc)
+        body = {
+            "errors": [
+                {
+                    "message": "The database is unavailable right now. Retry shortly.",
+                    "extensions": {"code": "DATABASE_UNAVAILABLE", "requestId": request_id},
+                }
+            ]
+        }
+        return JSONResponse(body, status_code=503, headers={"retry-after": "1", "x-request-id": request_id or ""})
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        if replica_engine is not None:
+            await replica_engine.dispose()
 
     app = Starlette(
         routes=[
@@ -215,8 +257,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=guards(settings),
+        exception_handlers={
+            SQLAlchemyError: database_unavailable_outside_execution,
+            ConnectionError: database_unavailable_outside_execution,
+        },
     )
     app.state.engine = engine
+    app.state.replica_engine = replica_engine
     app.state.session_factory = session_factory
     app.state.settings = settings
+    observability.install(app, settings)  # logging, slow queries, access line and metrics, /metrics
     return app

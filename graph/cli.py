@@ -1,26 +1,158 @@
-"""`partnergraph`: serve, migrate, seed and export the schema."""
+"""`partnergraph`: serve, migrate, seed, export and import data, and export the schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from graph.access import ROLES
 from graph.settings import Settings
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+ENV_PREFIX = "PARTNERGRAPH_"
+# Settings whose values are never printed (check-config, error messages).
+_SECRET_WORDS = ("secret", "password", "token", "private")
 
 
+class ConfigurationError(Exception):
+    """Bad settings: one readable line per bad setting, printed instead of a traceback."""
 
-def _settings(args: argparse.Namespace) -> Settings:
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides = {}
     for name in ("database_url", "host", "port"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
-    return Settings(**overrides)
+    return overrides
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return Settings(**_flag_overrides(args))
+    except ValidationError as exc:
+        raise ConfigurationError(describe_settings_errors(exc)) from None
+    except SettingsError as exc:
+        raise ConfigurationError([_settings_error_line(exc)]) from None
+
+
+def _env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _is_secret(field: str) -> bool:
+    return any(word in field for word in _SECRET_WORDS)
+
+
+def redact(field: str, value: Any) -> Any:
+    """`value` of setting `field` as it may be shown: no secrets, no passwords in URLs."""
+    if value is None:
+        return None
+    if _is_secret(field):
+        return "********"
+    if field.endswith("_url") and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(value).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            # Not parseable as a URL: drop anything between "//" and "@" (user:password).
+            head, sep, rest = value.partition("//")
+            return head + sep + rest.rpartition("@")[2] if "@" in rest else value
+    return value
+
+
+def _range(field: str) -> str | None:
+    """`between 1 and 65535` for a setting declared with both a lower and an upper bound."""
+    bounds: dict[str, Any] = {}
+    info = Settings.model_fields.get(field)
+    for meta in info.metadata if info else ():
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(meta, name, None) is not None:
+                bounds[name] = getattr(meta, name)
+    if "ge" in bounds and "le" in bounds:
+        return f"must be between {bounds['ge']} and {bounds['le']}"
+    lower = (
+        f"at least {bounds['ge']}"
+        if "ge" in bounds
+        else f"greater than {bounds['gt']}"
+        if "gt" in bounds
+        else None
+    )
+    upper = (
+        f"at most {bounds['le']}"
+        if "le" in bounds
+        else f"less than {bounds['lt']}"
+        if "lt" in bounds
+        else None
+    )
+    return f"must be {lower} and {upper}" if lower and upper else None
+
+
+def _problem(error: Any, field: str) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and (
+        declared := _range(field)
+    ):
+        return declared
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind in ("int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind == "float_parsing":
+        return "must be a number"
+    if kind == "bool_parsing":
+        return "must be true or false"
+    message = str(ctx["error"]) if kind == "value_error" and "error" in ctx else error["msg"]
+    # Validators name their setting for other callers; the line already starts with it.
+    for prefix in (f"{field}: ", f"{field} "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message[:1].lower() + message[1:]
+
+
+def describe_settings_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting: `PARTNERGRAPH_PORT: must be between 1 and 65535 (got '99999')`."""
+    lines = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        if not location:  # a rule across settings (model validator)
+            lines.append(f"configuration: {_problem(error, '')}")
+            continue
+        field = location[0]
+        name = _env_name(field) + "".join(f"[{part}]" for part in location[1:])
+        shown = redact(field, error.get("input"))
+        got = f" (got {str(shown)!r})" if error["type"] != "missing" and not isinstance(shown, dict) else ""
+        lines.append(f"{name}: {_problem(error, field)}{got}")
+    return lines
+
+
+def _settings_error_line(exc: SettingsError) -> str:
+    # pydantic-settings: 'error parsing value for field "jwt_algorithms" from source "EnvSettingsSource"'
+    import re
+
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found:
+        return f'{_env_name(found.group(1))}: cannot be parsed (a list needs JSON, e.g. ["RS256"])'
+    return f"configuration: {exc}"
 
 
 def export_schema_sdl() -> str:
@@ -68,7 +200,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
     upgrade_sync(settings.database_url)
     seeded = asyncio.run(_seed_if_empty(settings, args.customers, args.seed))
     if not seeded:
-        print("the database already holds data; demo data is only loaded into an empty database", file=sys.stderr)
+        print(
+            "the database already holds data; demo data is only loaded into an empty database",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -79,6 +214,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from graph.app import create_app
 
     settings = _settings(args)
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     if args.demo:
         from graph.migrate import upgrade_sync
 
@@ -88,12 +226,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
             key = asyncio.run(_create_key(settings, "admin", None, None, "demo admin", 30))
             print(f"Demo admin API key (valid 30 days):\n{key}", file=sys.stderr)
     print(f"PartnerGraph on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if args.workers == 1:
+        # Our access log (graph/observability.py) replaces uvicorn's; its own lines use our format.
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_config=None)
+        return 0
+    # Worker processes build their own app from an import string, so they read their settings
+    # from the environment: put the flags there (the environment already holds the rest).
+    for name, value in _flag_overrides(args).items():
+        os.environ[_env_name(name)] = str(value)
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,  # graph/observability.py writes the access log
+    )
     return 0
 
 
-async def _create_key(settings: Settings, role: str, org: str | None, user: str | None, name: str,
-                      expires_days: int | None) -> str:
+async def _create_key(
+    settings: Settings, role: str, org: str | None, user: str | None, name: str, expires_days: int | None
+) -> str:
     from datetime import timedelta
 
     from graph.auth import create_api_key
@@ -104,7 +259,11 @@ async def _create_key(settings: Settings, role: str, org: str | None, user: str 
     try:
         async with create_session_factory(engine)() as session, session.begin():
             new = await create_api_key(
-                session, role=role, name=name, organization_id=org, user_id=user,
+                session,
+                role=role,
+                name=name,
+                organization_id=org,
+                user_id=user,
                 expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
             )
         return new.key
@@ -117,7 +276,14 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
     try:
         key = asyncio.run(
-            _create_key(_settings(args), args.role, args.org, args.user, args.name or f"{args.role} key", args.expires_days)
+            _create_key(
+                _settings(args),
+                args.role,
+                args.org,
+                args.user,
+                args.name or f"{args.role} key",
+                args.expires_days,
+            )
         )
     except UserInputError as exc:
         for error in exc.errors:
@@ -162,8 +328,100 @@ def cmd_apikey_list(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     for key in asyncio.run(rows()):
-        state = "revoked" if key.revoked_at else ("expires " + key.expires_at.isoformat() if key.expires_at else "active")
+        state = (
+            "revoked"
+            if key.revoked_at
+            else ("expires " + key.expires_at.isoformat() if key.expires_at else "active")
+        )
         print(f"pgk_{key.prefix}_…\t{key.role}\torg={key.organization_id or '-'}\t{key.name}\t{state}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    import json
+
+    settings = _settings(args)
+    for field in Settings.model_fields:
+        value = redact(field, getattr(settings, field))
+        if isinstance(value, list):
+            shown = ",".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        elif value is None:
+            shown = ""
+        elif isinstance(value, str) and "\n" in value:
+            shown = json.dumps(value)  # e.g. a PEM key, kept on one line
+        else:
+            shown = str(value)
+        print(f"{_env_name(field)}={shown}")
+    print("configuration OK", file=sys.stderr)
+    return 0
+
+
+def _data_engine(args: argparse.Namespace):  # noqa: ANN202
+    from graph.db import create_engine
+
+    return create_engine(_settings(args))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graph.portability import PortabilityError, export_database
+
+    engine = _data_engine(args)
+    to_stdout = args.output == "-"
+    path = None if to_stdout else Path(args.output)
+
+    async def run(out) -> dict[str, int]:  # noqa: ANN001
+        try:
+            return await export_database(engine, out)
+        finally:
+            await engine.dispose()
+
+    try:
+        if path is None:
+            counts = asyncio.run(run(sys.stdout))
+        else:
+            # Write beside the target and rename, so a failed export never leaves half a file.
+            partial = path.with_name(path.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8") as out:
+                    counts = asyncio.run(run(out))
+                partial.replace(path)
+            finally:
+                partial.unlink(missing_ok=True)
+    except PortabilityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    where = "stdout" if path is None else str(path)
+    print(f"exported {sum(counts.values())} rows of {len(counts)} tables to {where}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from graph.portability import PortabilityError, import_database
+
+    engine = _data_engine(args)
+
+    async def run(lines) -> dict[str, int]:  # noqa: ANN001
+        try:
+            return await import_database(engine, lines)
+        finally:
+            await engine.dispose()
+
+    try:
+        if args.input == "-":
+            counts = asyncio.run(run(sys.stdin))
+        else:
+            source = Path(args.input)
+            if not source.is_file():
+                print(f"error: cannot read {args.input}: no such file", file=sys.stderr)
+                return 2
+            with source.open(encoding="utf-8") as lines:
+                counts = asyncio.run(run(lines))
+    except PortabilityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {sum(counts.values())} rows into {len(counts)} tables", file=sys.stderr)
     return 0
 
 
@@ -188,10 +446,29 @@ def build_parser() -> argparse.ArgumentParser:
     database(serve)
     serve.add_argument("--host", help="bind address (PARTNERGRAPH_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (PARTNERGRAPH_PORT, default 8000)")
-    serve.add_argument("--demo", action="store_true", help="migrate, and load demo data into an empty database")
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate, and load demo data into an empty database"
+    )
     serve.add_argument("--customers", type=int, default=200, help="demo size (with --demo)")
     serve.add_argument("--seed", type=int, default=7, help="demo random seed (with --demo)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1: one process)")
     serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check-config", help="validate the configuration and print it (secrets redacted)")
+    database(check)
+    check.add_argument("--host", help="bind address (PARTNERGRAPH_HOST)")
+    check.add_argument("--port", type=int, help="port (PARTNERGRAPH_PORT)")
+    check.set_defaults(func=cmd_check_config)
+
+    dump = sub.add_parser("export", help="write all data as a versioned JSON Lines file")
+    database(dump)
+    dump.add_argument("--output", "-o", default="-", help="file, or - for stdout (default)")
+    dump.set_defaults(func=cmd_export)
+
+    load = sub.add_parser("import", help="load an export into an empty, migrated database")
+    database(load)
+    load.add_argument("--input", "-i", default="-", help="file, or - for stdin (default)")
+    load.set_defaults(func=cmd_import)
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date (Alembic)")
     database(migrate)
@@ -231,7 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,12 +1,21 @@
-"""The typed context every resolver sees, built once per request."""
+"""The typed context every resolver sees, built once per request.
+
+With a read replica (`replica_database_url`), a query's reads go to the replica and
+mutations write through `session_factory`, the primary. A mutation's payload is read
+from the primary too (`ReadsFollowMutations`), so a client sees its own write in the
+payload; a later query may briefly lag behind it on the replica.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from graph.access import Principal
 from graph.loaders import Loaders
@@ -22,12 +31,13 @@ class Context:
     settings: Settings
     principal: Principal
     session: AsyncSession  # the request's read session
-    session_factory: async_sessionmaker[AsyncSession]  # writes open their own transaction
+    session_factory: async_sessionmaker[AsyncSession]  # the primary: writes open their own transaction
     reader: Reader
     loaders: Loaders
     statements: StatementLog | None = None
     request: object | None = None
     response: object | None = None
+    on_replica: bool = False  # whether `session` reads from the replica
 
     @classmethod
     def build(
@@ -36,11 +46,14 @@ class Context:
         settings: Settings,
         principal: Principal,
         session_factory: async_sessionmaker[AsyncSession],
+        read_session_factory: async_sessionmaker[AsyncSession] | None = None,
         statements: StatementLog | None = None,
         request: object | None = None,
         response: object | None = None,
     ) -> Context:
-        session = session_factory()
+        """`read_session_factory` (the replica's, if any) serves the request's reads;
+        without one they use `session_factory`, the primary."""
+        session = (read_session_factory or session_factory)()
         reader = Reader(session, principal)
         return cls(
             settings=settings,
@@ -52,7 +65,33 @@ class Context:
             statements=statements,
             request=request,
             response=response,
+            on_replica=read_session_factory is not None,
         )
+
+    async def read_from_primary(self) -> None:
+        """Move the request's reads to the primary (before anything has been read)."""
+        if not self.on_replica:
+            return
+        replica_session, self.session = self.session, self.session_factory()
+        self.reader.session = self.session
+        self.on_replica = False
+        await replica_session.close()
+
+
+class ReadsFollowMutations(SchemaExtension):
+    """A mutation's payload is read from the primary it was written to, never from a
+    replica that may not have caught up yet."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context) and context.on_replica:
+            try:
+                mutation = self.execution_context.operation_type is OperationType.MUTATION
+            except RuntimeError:  # no such operation: execution reports it
+                mutation = False
+            if mutation:
+                await context.read_from_primary()
+        yield
 
 
 Info = strawberry.Info[Context, None]

@@ -1,7 +1,7 @@
 """Engines and sessions for both backends, and the SQL statement counter.
 
 SQLite is the embedded default (WAL, foreign keys on, busy timeout); PostgreSQL runs
-through asyncpg. Every statement that reaches the driver is counted per request, so
+through asyncpg, with a bounded pool, a statement timeout, and optionally a read replica. Every statement that reaches the driver is counted per request, so
 tests and benchmarks can hold the resolvers to a bounded number of round trips.
 """
 
@@ -11,6 +11,7 @@ import contextvars
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -56,17 +57,53 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    url = settings.database_url
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """An engine for `url` (by default the primary, `settings.database_url`).
+
+    PostgreSQL connections come from a pool of `pool_size` (+ `max_overflow` under load);
+    a request waits at most `pool_timeout` s for one, and each is checked before use
+    (`pool_pre_ping`), so connections the server dropped are replaced without a restart.
+    Every statement is bounded by the server's `statement_timeout` (`statement_timeout_ms`).
+    """
+    url = url or settings.database_url
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
     else:
+        connect_args: dict[str, object] = {"timeout": settings.connect_timeout_seconds}
+        if settings.statement_timeout_ms:
+            connect_args["server_settings"] = {"statement_timeout": str(settings.statement_timeout_ms)}
         engine = create_async_engine(
-            url, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True
+            url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_timeout=settings.pool_timeout,
+            pool_pre_ping=True,
+            connect_args=connect_args,
         )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
+
+
+def create_replica_engine(settings: Settings) -> AsyncEngine | None:
+    """The read replica's engine when `replica_database_url` is set, else None (reads use
+    the primary). Mutations never use it."""
+    if settings.replica_database_url is None:
+        return None
+    return create_engine(settings, settings.replica_database_url)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` means the database could not do the work, through no fault of the
+    request: a lost or refused connection, a read-only or full database, a statement
+    timeout, no pooled connection free in time."""
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if getattr(error.orig, "sqlite_errorname", None) == "SQLITE_ERROR":
+            return False  # SQLite files a bad statement ("no such table") under OperationalError too
+        return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(error, sa_exc.TimeoutError | sa_exc.PendingRollbackError | ConnectionError)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -77,7 +114,9 @@ __all__ = [
     "Engine",
     "StatementLog",
     "create_engine",
+    "create_replica_engine",
     "create_session_factory",
     "current_statement_log",
+    "database_unavailable",
     "is_sqlite",
 ]

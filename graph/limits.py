@@ -22,15 +22,19 @@ or introspection by a partner when `partner_introspection` is off — is a Graph
 with nothing executed. Every priced response reports its cost in `extensions.cost`.
 
 Budgets are token buckets keyed by principal: `cost_budget` points, refilled at
-`cost_refill_per_second`. They live behind `CostBudgets`; `InMemoryCostBudgets` keeps them
-in this process (each app built by `create_app` has its own), so a deployment of several
-processes gives each its own buckets. A shared store (Redis, issue 6) implements the same
-`take`.
+`cost_refill_per_second`. They live behind `CostBudgets`. Without `redis_url`,
+`InMemoryCostBudgets` keeps them in this process (each app built by `create_app` has its
+own): right for one process, but N processes would give each principal N budgets. With
+`redis_url`, `RedisCostBudgets` keeps them in Redis, one atomic Lua script per `take`, so
+every process spends from the same bucket. If Redis cannot be reached the request is
+refused (fail closed) with `BUDGETS_UNAVAILABLE` and a Retry-After, never let through
+unpriced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -76,6 +80,9 @@ if TYPE_CHECKING:
     from graph.settings import Settings
 
 MUTATION_COST = 10
+BUDGETS_RETRY_SECONDS = 5  # Retry-After when the shared budget store is unreachable
+
+log = logging.getLogger("partnergraph")
 
 
 # --- pricing ------------------------------------------------------------------------------
@@ -245,7 +252,7 @@ def _is_connection(named: GraphQLNamedType) -> bool:
 class CostBudgets(Protocol):
     """Where principals' budgets live. `take` spends `cost` points from `key`'s bucket if it
     holds that many, atomically, and answers (allowed, points left afterwards); `take(key, 0)`
-    only looks. Async so a shared store (Redis, issue 6) can implement it."""
+    only looks. A store that cannot answer raises `BudgetStoreUnavailable`."""
 
     capacity: float
     refill_per_second: float
@@ -279,18 +286,122 @@ class InMemoryCostBudgets:
         return allowed, points
 
 
+class BudgetStoreUnavailable(Exception):
+    """The shared budget store did not answer; the request is refused, not let through."""
+
+
+# KEYS[1]: the bucket; ARGV: capacity, refill per second, cost, key lifetime cap (ms).
+# The clock is Redis's own (TIME), so processes with skewed clocks share one bucket
+# fairly. A bucket is a hash {points, at}; a full bucket is deleted, an unfull one expires
+# when it would have refilled anyway. Numbers go back as strings: Lua→Redis truncates.
+_TAKE_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local refill = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'points', 'at')
+local points = tonumber(state[1])
+local at = tonumber(state[2])
+if points == nil or at == nil then
+  points = capacity
+  at = now
+end
+points = math.min(capacity, points + math.max(0, now - at) * refill)
+local allowed = 0
+if cost <= points then
+  points = points - cost
+  allowed = 1
+end
+if points >= capacity then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
+  local ttl = math.ceil((capacity - points) / refill * 1000) + 1000
+  redis.call('PEXPIRE', KEYS[1], math.min(ttl, tonumber(ARGV[4])))
+end
+return {allowed, tostring(points)}
+"""
+
+
+class RedisCostBudgets:
+    """Token buckets in Redis, shared by every process that points at the same Redis and
+    key prefix. Each `take` is one atomic script; a Redis that does not answer within
+    `timeout` seconds raises `BudgetStoreUnavailable`."""
+
+    def __init__(
+        self,
+        url: str,
+        capacity: float,
+        refill_per_second: float,
+        *,
+        prefix: str = "partnergraph",
+        timeout: float = 1.0,
+    ) -> None:
+        import redis.asyncio as redis  # only deployments that set redis_url need the client loaded
+
+        self.capacity = capacity
+        self.refill_per_second = refill_per_second
+        # The bucket's shape is in its key: apps with other budgets never share a bucket.
+        self._prefix = f"{prefix}:budget:{capacity:g}:{refill_per_second:g}:"
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        )
+        self._script = self._client.register_script(_TAKE_SCRIPT)
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError, TimeoutError)
+
+    async def take(self, key: str, cost: float) -> tuple[bool, float]:
+        max_ttl_ms = math.ceil(self.capacity / self.refill_per_second * 1000) + 1000
+        try:
+            allowed, points = await self._script(
+                keys=[self._prefix + key], args=[self.capacity, self.refill_per_second, cost, max_ttl_ms]
+            )
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the budget store did not answer: {exc}") from exc
+        return bool(int(allowed)), float(points)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def budgets_for(settings: Settings) -> CostBudgets:
+    """The store `settings` ask for: Redis when `redis_url` is set, else this process."""
+    if settings.redis_url:
+        return RedisCostBudgets(
+            settings.redis_url,
+            settings.cost_budget,
+            settings.cost_refill_per_second,
+            prefix=settings.redis_key_prefix,
+        )
+    return InMemoryCostBudgets(settings.cost_budget, settings.cost_refill_per_second)
+
+
 class BudgetStores:
-    """One budget store per schema (so per app), built from the first request's settings."""
+    """One budget store per schema (so per app) and budget shape, built from the first
+    request's settings."""
 
     def __init__(self, build: Callable[[Settings], CostBudgets] | None = None) -> None:
-        self._build = build or (lambda s: InMemoryCostBudgets(s.cost_budget, s.cost_refill_per_second))
-        self._stores: dict[tuple[float, float], CostBudgets] = {}
+        self._build = build or budgets_for
+        self._stores: dict[tuple[float, float, str | None, str], CostBudgets] = {}
 
     def for_settings(self, settings: Settings) -> CostBudgets:
-        shape = (settings.cost_budget, settings.cost_refill_per_second)
+        shape = (
+            settings.cost_budget,
+            settings.cost_refill_per_second,
+            settings.redis_url,
+            settings.redis_key_prefix,
+        )
         if shape not in self._stores:
             self._stores[shape] = self._build(settings)
         return self._stores[shape]
+
+    async def aclose(self) -> None:
+        """Close the stores' connections (Redis); in-memory stores have none."""
+        for store in self._stores.values():
+            close = getattr(store, "aclose", None)
+            if close is not None:
+                await close()
+        self._stores.clear()
 
 
 def budget_key(principal: Principal) -> str:
@@ -345,7 +456,22 @@ class QueryCostLimiter(SchemaExtension):
         if cost is None:
             return None  # execution refuses the request itself (unknown operation, bad variables)
         budgets = self._stores.for_settings(settings)
-        key = budget_key(principal)
+        try:
+            return await self._charge(budgets, budget_key(principal), cost, settings)
+        except BudgetStoreUnavailable:
+            # Fail closed: an unpriced request could exceed every budget at once.
+            log.warning("query budgets unavailable; request refused", exc_info=True)
+            self._set_retry_after(BUDGETS_RETRY_SECONDS)
+            return _refusal(
+                "Query budgets cannot be checked right now (the budget store is unreachable), "
+                f"so nothing was executed. Retry in {BUDGETS_RETRY_SECONDS} s.",
+                "BUDGETS_UNAVAILABLE",
+                retryAfterSeconds=BUDGETS_RETRY_SECONDS,
+            )
+
+    async def _charge(
+        self, budgets: CostBudgets, key: str, cost: int, settings: Settings
+    ) -> GraphQLError | None:
         if cost > settings.max_query_cost:
             _, available = await budgets.take(key, 0)
             self._report = _cost_report(cost, available, budgets)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -63,6 +63,45 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins browsers may call the API from, e.g. https://portal.example.com "
         "(comma-separated in the environment; empty: no cross-origin browser access).",
+    )
+
+    # Scale-out and faults (graph/db.py, graph/limits.py): pools, timeouts, replica, shared budgets.
+    max_overflow: int = Field(10, ge=0, description="PostgreSQL connections opened beyond pool_size under load.")
+    pool_timeout: float = Field(
+        10, gt=0, description="Seconds a request waits for a free PostgreSQL connection before failing."
+    )
+    connect_timeout_seconds: float = Field(10, gt=0, description="Seconds to establish a PostgreSQL connection.")
+    statement_timeout_ms: int = Field(
+        30000, ge=0, description="PostgreSQL statement_timeout for every connection (0: no limit)."
+    )
+    replica_database_url: str | None = Field(
+        None,
+        pattern=r"^postgresql\+asyncpg://",
+        description="Read replica (postgresql+asyncpg://…): queries read from it, mutations use database_url.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:6379/0 to keep cost budgets in Redis, shared by every process "
+        "(unset: in this process only, right for one process).",
+    )
+    redis_key_prefix: str = Field("partnergraph", description="Prefix of the Redis keys of the cost budgets.")
+
+    # Operations: logs, metrics, tracing (graph/observability.py).
+    log_format: Literal["json", "text"] = Field(
+        "text", description="json: one JSON object per line (production); text: readable lines (development)."
+    )
+    log_level: str = Field(
+        "INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$", description="Root log level."
+    )
+    slow_query_ms: float = Field(
+        200, ge=0, description="Log SQL statements taking at least this long (text and duration, never parameters)."
+    )
+    slow_request_ms: float = Field(
+        1000, ge=0, description="Log a request's access line at WARNING, marked slow, from this duration on."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics (no credential needed).")
+    otel_enabled: bool = Field(
+        False, description="Trace operations and resolvers with OpenTelemetry (needs the [otel] extra)."
     )
 
     @field_validator("database_url")

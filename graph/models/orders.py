@@ -43,6 +43,7 @@ class Order(Record, Base):
         Index("ix_orders_customer_id_placed_at_id", "customer_id", "placed_at", "id"),
         Index("ix_orders_distributor_id_placed_at_id", "distributor_id", "placed_at", "id"),
         Index("ix_orders_placed_at_id", "placed_at", "id"),
+        Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_total_amount_id", "total_amount", "id"),
         Index("ix_orders_status_placed_at_id", "status", "placed_at", "id"),
         Index("ix_orders_source_organization_id", "source_organization_id"),
@@ -91,6 +92,7 @@ class Shipment(Record, Base):
     __tablename__ = "shipments"
     __table_args__ = (
         Index("ix_shipments_order_id_created_at_id", "order_id", "created_at", "id"),
+        Index("ix_shipments_created_at_id", "created_at", "id"),
         Index("ix_shipments_tracking_number", "tracking_number"),
         Index("ix_shipments_status_expected_at", "status", "expected_at"),
     )

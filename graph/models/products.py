@@ -18,7 +18,11 @@ class ProductStatus(enum.Enum):
 
 class Product(Record, Base):
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_name_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_products_name_id", "name", "id"),
+        Index("ix_products_list_price_id", "list_price", "id"),
+        Index("ix_products_created_at_id", "created_at", "id"),
+    )
 
     sku: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(300), nullable=False)

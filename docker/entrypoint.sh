@@ -14,4 +14,5 @@ case "${PARTNERGRAPH_MIGRATE_ON_START:-0}" in
         ;;
 esac
 
-exec partnergraph serve --host 0.0.0.0 --port 8000 "$@"
+# The image listens on 8000; PARTNERGRAPH_PORT changes it (e.g. to run this script outside Docker).
+exec partnergraph serve --host 0.0.0.0 --port "${PARTNERGRAPH_PORT:-8000}" "$@"

@@ -228,7 +228,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"PartnerGraph on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
     if args.workers == 1:
         # Our access log (graph/observability.py) replaces uvicorn's; its own lines use our format.
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_config=None)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        )
         return 0
     # Worker processes build their own app from an import string, so they read their settings
     # from the environment: put the flags there (the environment already holds the rest).
@@ -242,6 +249,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=False,  # graph/observability.py writes the access log
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     return 0
 

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         False, description="Trace operations and resolvers with OpenTelemetry (needs the [otel] extra)."
     )
 
+    shutdown_timeout_seconds: float = Field(
+        30, gt=0, le=600, description="On SIGTERM, how long in-flight requests may finish before connections are closed."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

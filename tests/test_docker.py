@@ -35,7 +35,7 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def test_compose_services(compose: dict) -> None:
-    assert set(compose["services"]) == {"api", "postgres"}
+    assert set(compose["services"]) == {"api", "postgres", "redis"}
 
 
 def test_compose_api(compose: dict) -> None:
@@ -51,6 +51,10 @@ def test_compose_api(compose: dict) -> None:
     assert env["PARTNERGRAPH_MIGRATE_ON_START"] == "1"
     assert any(str(port).split(":")[-1] == "8000" for port in api["ports"])
     assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # Several workers share query-cost budgets through Redis.
+    assert env["PARTNERGRAPH_REDIS_URL"] == "redis://redis:6379/0"
+    assert api["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "redis" in compose["services"] and compose["services"]["redis"]["healthcheck"]
 
 
 def test_compose_postgres(compose: dict) -> None:
@@ -174,6 +178,9 @@ def test_entrypoint_migrates_then_serves(tmp_path: Path) -> None:
     result, calls = run_entrypoint(tmp_path, {"PARTNERGRAPH_MIGRATE_ON_START": "1"}, "--debug")
     assert result.returncode == 0, result.stderr
     assert calls == ["migrate", "serve --host 0.0.0.0 --port 8000 --debug"]
+    (tmp_path / "port").mkdir()
+    result, calls = run_entrypoint(tmp_path / "port", {"PARTNERGRAPH_PORT": "9123"})
+    assert calls == ["serve --host 0.0.0.0 --port 9123"]
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
@@ -188,3 +195,46 @@ def test_entrypoint_stops_when_migration_fails(tmp_path: Path) -> None:
     result, calls = run_entrypoint(tmp_path, {"PARTNERGRAPH_MIGRATE_ON_START": "1"}, migrate_status=3)
     assert result.returncode == 3
     assert calls == ["migrate"]
+
+
+def test_the_real_entrypoint_migrates_and_serves_outside_docker(tmp_path: Path) -> None:
+    """The image's command, run here with the installed `partnergraph`: migrate, serve, answer, stop."""
+    import signal
+    import socket
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PARTNERGRAPH_DATABASE_URL": url, "PARTNERGRAPH_MIGRATE_ON_START": "1", "PARTNERGRAPH_PORT": str(port)}
+    server = subprocess.Popen([BASH, str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stdout.read().decode()
+            assert time.monotonic() < deadline, "the entrypoint did not serve within 30 s"
+            time.sleep(0.2)
+        made = subprocess.run([sys.executable, "-m", "graph.cli", "apikey", "create", "--role", "admin"],
+                              env=env, capture_output=True, text=True, check=True)
+        key = made.stdout.strip().splitlines()[-1]
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", headers={"authorization": f"Bearer {key}"},
+                            json={"query": "{ organizations { totalCount } }"}, timeout=10)
+        assert answer.json() == {"data": {"organizations": {"totalCount": 0}}, "extensions": answer.json()["extensions"]}
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["database"] == "ok"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        # uvicorn drains, shuts down, then re-raises the signal it caught (exit status -15).
+        assert server.wait(timeout=15) in (0, -signal.SIGTERM)
+    output = server.stdout.read().decode()
+    assert "Finished server process" in output, output[-2000:]

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from graph.models.base import Base, Money, Quantity, Record, UTCDateTime, enum_column, fk_type
@@ -68,6 +68,8 @@ class Order(Record, Base):
     # The partner system an order was synced from, and its key there.
     source_organization_id: Mapped[int | None] = mapped_column(fk_type(), ForeignKey("organizations.id"))
     external_reference: Mapped[str | None] = mapped_column(String(100))
+    # The source system's version of a synced order: an older one never overwrites a newer.
+    source_version: Mapped[int | None] = mapped_column(BigInteger)
     notes: Mapped[str | None] = mapped_column(Text)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from graph.models import contracts, orders, organizations, people, products, security, service
+from graph.models import contracts, orders, organizations, people, products, security, service, sync
 
 
 class PrincipalKind(enum.Enum):
@@ -66,6 +66,21 @@ OWNERSHIP = people.AccountOwnership.__table__
 ORDER = orders.Order.__table__
 LINE = orders.OrderLine.__table__
 SUPPLY = products.SupplierProduct.__table__
+OUTBOX = sync.OutboxEvent.__table__
+TRANSITION = sync.StatusTransition.__table__
+SHIPMENT = orders.Shipment.__table__
+
+
+def _history_of(order_ids):  # noqa: ANN001, ANN202
+    """Status history of the orders in `order_ids` and of their shipments."""
+    return or_(
+        and_(TRANSITION.c.table_name == "orders", TRANSITION.c.record_id.in_(order_ids)),
+        and_(
+            TRANSITION.c.table_name == "shipments",
+            TRANSITION.c.record_id.in_(select(SHIPMENT.c.id).where(SHIPMENT.c.order_id.in_(order_ids))),
+        ),
+    )
+SERVICE = service.ServiceRecord.__table__
 
 # Only admins read keys and the audit trail.
 _ADMIN_ONLY = (security.ApiKey, security.AuditEvent)
@@ -105,6 +120,21 @@ _CUSTOMER: dict[type, Callable[[int], ColumnElement[bool]]] = {
         service.ServiceRecord.__table__.c.organization_id == c,
         # Visits are our own planning; a customer sees what it raised or answered.
         service.ServiceRecord.__table__.c.kind != service.ServiceRecordKind.VISIT,
+    ),
+    # Change events (the feed, subscriptions) about its records: the writer copies the order's
+    # customer, and a service record's organization, into customer_id. Events about our visit
+    # plans stay hidden, like the visits themselves.
+    sync.StatusTransition: lambda c: _history_of(_orders_of_customer(c)),
+    sync.OutboxEvent: lambda c: and_(
+        OUTBOX.c.customer_id == c,
+        or_(
+            OUTBOX.c.table_name != "service_records",
+            OUTBOX.c.record_id.not_in(
+                select(SERVICE.c.id).where(
+                    SERVICE.c.organization_id == c, SERVICE.c.kind == service.ServiceRecordKind.VISIT
+                )
+            ),
+        ),
     ),
     # The catalogue it orders from, and whatever is on its orders.
     products.Product: lambda c: or_(
@@ -146,6 +176,13 @@ _SUPPLIER: dict[type, Callable[[int], ColumnElement[bool]]] = {
         service.ServiceRecord.__table__.c.kind == service.ServiceRecordKind.QUALITY_OBJECTION,
         service.ServiceRecord.__table__.c.order_line_id.in_(_lines_of_supplier(s)),
     ),
+    # Events naming it (its own lines), and the header and shipment events of the orders it
+    # fulfils; never the line events of other suppliers on those orders.
+    sync.StatusTransition: lambda s: _history_of(_orders_of_supplier(s)),
+    sync.OutboxEvent: lambda s: or_(
+        OUTBOX.c.supplier_id == s,
+        and_(OUTBOX.c.table_name.in_(("orders", "shipments")), OUTBOX.c.order_id.in_(_orders_of_supplier(s))),
+    ),
 }
 
 
@@ -173,9 +210,15 @@ _DISTRIBUTOR: dict[type, Callable[[int], ColumnElement[bool]]] = {
     orders.Order: lambda d: ORDER.c.distributor_id == d,
     orders.OrderLine: lambda d: LINE.c.order_id.in_(_orders_of_distributor(d)),
     orders.Shipment: lambda d: orders.Shipment.__table__.c.order_id.in_(_orders_of_distributor(d)),
-    products.Product: lambda d: products.Product.__table__.c.id.in_(
-        select(LINE.c.product_id).where(LINE.c.order_id.in_(_orders_of_distributor(d)))
+    # The catalogue it syncs orders against, and whatever is on the orders it delivers.
+    products.Product: lambda d: or_(
+        products.Product.__table__.c.archived_at.is_(None),
+        products.Product.__table__.c.id.in_(
+            select(LINE.c.product_id).where(LINE.c.order_id.in_(_orders_of_distributor(d)))
+        ),
     ),
+    sync.OutboxEvent: lambda d: OUTBOX.c.distributor_id == d,
+    sync.StatusTransition: lambda d: _history_of(_orders_of_distributor(d)),
 }
 
 _PARTNER_RULES = {
@@ -206,6 +249,10 @@ def _sales(model: type, principal: Principal) -> ColumnElement[bool] | None:
         return ORG.c.id.in_(orgs)
     if model is orders.Order:
         return ORDER.c.customer_id.in_(orgs)
+    if model is sync.OutboxEvent:
+        return OUTBOX.c.customer_id.in_(orgs)
+    if model is sync.StatusTransition:
+        return _history_of(select(ORDER.c.id).where(ORDER.c.customer_id.in_(orgs)))
     if model in (orders.OrderLine, orders.Shipment):
         return table.c.order_id.in_(select(ORDER.c.id).where(ORDER.c.customer_id.in_(orgs)))
     if "organization_id" in table.c and model is not people.AccountOwnership:
@@ -227,4 +274,5 @@ WRITE_ROLES: dict[str, frozenset[str]] = {
     "service": frozenset({"admin", "sales", "service"}),
     "raise_service": frozenset({"admin", "sales", "service", "customer"}),
     "interactions": frozenset({"admin", "sales", "service"}),
+    "sync": frozenset({"admin", "sales", "distributor", "supplier"}),
 }

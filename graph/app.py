@@ -20,8 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import MaskErrors
 
 from graph.access import SYSTEM
@@ -36,6 +37,8 @@ from graph.db import (
     database_unavailable,
 )
 from graph.http_guards import guards
+from graph.loaders import Loaders
+from graph.reader import Reader
 from graph.settings import Settings, get_settings
 
 log = logging.getLogger("partnergraph")
@@ -112,7 +115,25 @@ class GraphQLView(GraphQL):
             response=response,
         )
         request.state.context = context
+        if request.scope["type"] == "websocket":
+            context.connection_params = None  # set by strawberry from connection_init
         return context
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Authenticate a WebSocket on connection_init: payload {"authorization": "Bearer <key>"}
+        (or {"x-api-key": …}); anything else closes the socket with 4403 before any operation."""
+        if not self.settings.auth_required:
+            return None
+        params = getattr(context, "connection_params", None) or {}
+        headers = {name.lower(): value for name, value in params.items() if isinstance(value, str)}
+        try:
+            principal = await authenticate(credential_of(headers), self.settings, self.session_factory)
+        except AuthenticationError as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from exc
+        context.principal = principal
+        context.reader = Reader(context.session, principal)
+        context.loaders = Loaders(context.reader)
+        return None
 
     async def process_result(self, request: Request, result: Any) -> dict[str, Any]:
         data = await super().process_result(request, result)
@@ -126,7 +147,12 @@ class GraphQLView(GraphQL):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                context = scope.get("state", {}).get("context")
+                if context is not None:
+                    await _close_quietly(context.session)
             return
         request = Request(scope, receive)
         statements = StatementLog(request_id=request.headers.get("x-request-id") or uuid.uuid4().hex)
@@ -242,9 +268,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         }
         return JSONResponse(body, status_code=503, headers={"retry-after": "1", "x-request-id": request_id or ""})
 
+    from graph.subscriptions import ChangeNotifier
+
+    # One outbox poller per app, shared by its subscriptions (graph/subscriptions.py).
+    change_notifier = ChangeNotifier(session_factory, settings.subscription_poll_ms / 1000)
+
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker = None
+        if settings.webhooks_enabled:  # one delivery worker per process (graph/webhooks.py)
+            from graph.webhooks import WebhookWorker
+
+            counter = observability.webhook_deliveries_counter(app)
+            worker = WebhookWorker(session_factory, settings, counter=counter)
+            worker.start()
         yield
+        if worker is not None:
+            await worker.stop()
+        await change_notifier.aclose()
         await engine.dispose()
         if replica_engine is not None:
             await replica_engine.dispose()
@@ -252,6 +293,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),  # subscriptions: graphql-transport-ws
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
@@ -265,6 +307,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.replica_engine = replica_engine
     app.state.session_factory = session_factory
+    app.state.change_notifier = change_notifier
     app.state.settings = settings
     observability.install(app, settings)  # logging, slow queries, access line and metrics, /metrics
     return app

@@ -43,7 +43,7 @@ SERVICE_RECORDS = "service_records"
 # Bookkeeping every change touches; it says nothing about what changed. `id` is the
 # event's own record_id / node_id.
 # Bookkeeping, and secrets that must never be copied into the trail.
-_NOISE = frozenset({"id", "updated_at", "version", "secret_hash"})
+_NOISE = frozenset({"id", "updated_at", "version", "secret_hash", "secret"})
 
 
 def _service_type_names() -> dict[Any, str]:

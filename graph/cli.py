@@ -443,6 +443,32 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from graph.db import create_engine, create_session_factory
+    from graph.observability import configure_logging
+    from graph.webhooks import WebhookWorker
+
+    settings = _settings(args)
+    configure_logging(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        worker = WebhookWorker(create_session_factory(engine), settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.stop()))
+        try:
+            await worker.start()
+        finally:
+            await engine.dispose()
+
+    print("delivering webhooks (Ctrl-C to stop)", file=sys.stderr)
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnergraph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -507,6 +533,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing = keys.add_parser("list", help="list keys (never their secrets)")
     database(listing)
     listing.set_defaults(func=cmd_apikey_list)
+
+    hooks = sub.add_parser("webhooks", help="deliver webhooks")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    hooks_run = hooks_sub.add_parser("run", help="run a delivery worker until stopped (SIGINT/SIGTERM)")
+    database(hooks_run)
+    hooks_run.set_defaults(func=cmd_webhooks_run)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")

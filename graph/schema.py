@@ -20,9 +20,20 @@ from graph.context import Info
 from graph.errors import BadInput
 from graph.ids import decode_global_id
 from graph.limits import request_limits
-from graph.models import contracts, interactions, orders, organizations, people, products, security, service
+from graph.models import (
+    contracts,
+    interactions,
+    orders,
+    organizations,
+    people,
+    products,
+    security,
+    service,
+    sync,
+)
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
 from graph.types import audit as audit_types
+from graph.types import changes as change_types
 from graph.types import contracts as contract_types
 from graph.types import interactions as interaction_types
 from graph.types import orders as order_types
@@ -31,6 +42,8 @@ from graph.types import people as people_types
 from graph.types import products as product_types
 from graph.types import security as security_types
 from graph.types import service as service_types
+from graph.types import sync as sync_types
+from graph.types import webhooks as webhook_types
 
 
 def _kind(kind: service.ServiceRecordKind):  # noqa: ANN202
@@ -51,12 +64,14 @@ NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
     "OrderLine": (orders.OrderLine, order_types.build_line, None),
     "Shipment": (orders.Shipment, order_types.build_shipment, None),
     "Interaction": (interactions.Interaction, interaction_types.build_interaction, None),
+    "StatusChange": (sync.StatusTransition, order_types.build_status_change, None),
     **{
         name: (service.ServiceRecord, service_types.build_service_record, _kind(kind))
         for kind, name in SERVICE_TYPE_NAMES.items()
     },
     "AuditEvent": (security.AuditEvent, audit_types.build_audit_event, None),
     "ApiKey": (security.ApiKey, security_types.build_api_key, None),
+    "ChangeEvent": (sync.OutboxEvent, change_types.build_change_event, None),
 }
 
 
@@ -111,6 +126,8 @@ Query = merge_types(
         interaction_types.InteractionQueries,
         audit_types.AuditQueries,
         security_types.SecurityQueries,
+        webhook_types.WebhookQueries,
+        change_types.ChangeQueries,
     ),
 )
 
@@ -125,6 +142,8 @@ Mutation = merge_types(
         service_types.ServiceMutations,
         interaction_types.InteractionMutations,
         security_types.SecurityMutations,
+        webhook_types.WebhookMutations,
+        sync_types.SyncMutations,
     ),
 )
 
@@ -135,6 +154,11 @@ Query.__strawberry_definition__.description = (
 Mutation.__strawberry_definition__.description = (
     "Change records. Every mutation runs in one transaction and returns typed user errors; "
     "invalid input changes nothing."
+)
+
+Subscription = merge_types("Subscription", (change_types.ChangeSubscriptions,))
+Subscription.__strawberry_definition__.description = (
+    "Live events over WebSocket (graphql-transport-ws at /graphql; authenticate in connection_init)."
 )
 
 MAX_DEPTH = 15
@@ -150,6 +174,7 @@ def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[*service_types.CONCRETE_TYPES],
         extensions=[
             lambda: ParserCache(maxsize=512),

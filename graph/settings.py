@@ -104,6 +104,27 @@ class Settings(BaseSettings):
         False, description="Trace operations and resolvers with OpenTelemetry (needs the [otel] extra)."
     )
 
+    # Webhooks (graph/webhooks.py): push delivery of outbox events to partners' endpoints.
+    webhooks_enabled: bool = Field(
+        False, description="Run the webhook delivery worker inside the server process (or run `partnergraph webhooks run`)."
+    )
+    webhook_max_attempts: int = Field(12, ge=1, description="Attempts before a delivery is marked failed.")
+    webhook_backoff_base_seconds: float = Field(
+        10, gt=0, description="Retry delay after the first failed attempt; it doubles with each further attempt."
+    )
+    webhook_backoff_max_seconds: float = Field(3600, gt=0, description="Longest delay between two attempts.")
+    webhook_timeout_seconds: float = Field(10, gt=0, le=300, description="Time a receiver has to answer one POST.")
+    webhook_poll_interval_seconds: float = Field(
+        1, gt=0, description="How often an idle worker looks for new events and due deliveries."
+    )
+    webhook_batch_size: int = Field(100, ge=1, le=10000, description="Events fanned out / deliveries claimed per round.")
+
+    idempotency_ttl_hours: float = Field(24, gt=0, description="How long an idempotency key (syncOrders) is remembered.")
+    subscription_poll_ms: int = Field(
+        200, ge=10, le=60000,
+        description="How often each process looks for new outbox events to push to its subscriptions.",
+    )
+
     shutdown_timeout_seconds: float = Field(
         30, gt=0, le=600, description="On SIGTERM, how long in-flight requests may finish before connections are closed."
     )

@@ -23,6 +23,7 @@ from graph.errors import ErrorCode, UserInputError
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
 from graph.models.security import AuditEvent
+from graph.outbox import publish
 
 
 @dataclass
@@ -34,6 +35,18 @@ class Change:
     operation: str  # create | update | archive
     fields: dict[str, tuple[Any, Any]]
     type_name: str | None = None  # the record's GraphQL node type, for its global id
+
+
+def expect_version(record: Any, expected: int | None) -> None:
+    """Optimistic concurrency: fail with CONFLICT unless `record` is still at `expected`.
+
+    Checked on the row as locked for the update, so a concurrent writer cannot slip between."""
+    if expected is not None and record.version != expected:
+        raise UserInputError.one(
+            "expectedVersion",
+            f"The record changed meanwhile: it is at version {record.version}, not {expected}. Reload and retry.",
+            ErrorCode.CONFLICT,
+        )
 
 
 @dataclass
@@ -91,9 +104,12 @@ class UnitOfWork:
 
     async def _before_commit(self) -> None:
         """Hook for the audit trail and the outbox: runs inside the transaction."""
+        await self.session.flush()  # bulk writers may append changes before their last flush
         if self.changes:
-            rows = audit_rows(self.changes, self.principal, self.operation, self.request_id, utcnow())
+            now = utcnow()
+            rows = audit_rows(self.changes, self.principal, self.operation, self.request_id, now)
             await self.session.execute(insert(AuditEvent.__table__), rows)
+            await publish(self.session, self.changes, self.principal, self.request_id, now)
 
 
 @asynccontextmanager

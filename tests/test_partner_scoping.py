@@ -90,7 +90,9 @@ def expected_visible(world: dict[str, list[Any]], kind: str, org: int) -> set[st
         seen["Organization"] = {org} | served
         seen["Order"] = {o.id for o in orders_ if o.distributor_id == org}
         seen["OrderLine"] = {line.id for line in lines if line.order_id in seen["Order"]}
-        seen["Product"] = {line.product_id for line in lines if line.id in seen["OrderLine"]}
+        seen["Product"] = {p.id for p in world["Product"] if p.archived_at is None} | {
+            line.product_id for line in lines if line.id in seen["OrderLine"]
+        }
         records = set()
     seen["Shipment"] = {s.id for s in world["Shipment"] if s.order_id in seen["Order"]}
     seen["Contact"] = {c.id for c in world["Contact"] if c.organization_id == org}

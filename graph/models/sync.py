@@ -66,6 +66,8 @@ class OutboxEvent(Base):
         Index("ix_outbox_events_supplier_id_id", "supplier_id", "id"),
         Index("ix_outbox_events_order_id_id", "order_id", "id"),
         Index("ix_outbox_events_kind_id", "kind", "id"),
+        # PostgreSQL readers follow commit order: (txid, id).
+        Index("ix_outbox_events_txid_id", "txid", "id"),
     )
 
     id: Mapped[int] = mapped_column(

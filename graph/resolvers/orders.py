@@ -17,6 +17,7 @@ from graph.models import organizations as om
 from graph.models import products as pm
 from graph.models.base import utcnow
 from graph.models.orders import Order, OrderLine, OrderSource, OrderStatus, Shipment, ShipmentStatus
+from graph.models.sync import StatusTransition
 from graph.pagination import contains
 from graph.resolvers import validation as check
 from graph.writes import UnitOfWork
@@ -24,6 +25,7 @@ from graph.writes import UnitOfWork
 ORDER = Order.__table__
 LINE = OrderLine.__table__
 SHIPMENT = Shipment.__table__
+TRANSITION = StatusTransition.__table__
 
 _SUPPLIER_ORDERS = select(LINE.c.order_id, LINE.c.supplier_id).where(LINE.c.archived_at.is_(None)).distinct().subquery()
 
@@ -45,6 +47,13 @@ SHIPMENTS_OF_CUSTOMER = Relation(
     ORDER.c.customer_id,
     join=lambda s: s.join(ORDER, ORDER.c.id == SHIPMENT.c.order_id),
 )
+# Status history (written by graph/outbox.py for every status an order or shipment takes).
+HISTORY_OF_ORDER = Relation(
+    "history_of_order", StatusTransition, TRANSITION.c.record_id, where=(TRANSITION.c.table_name == "orders",)
+)
+HISTORY_OF_SHIPMENT = Relation(
+    "history_of_shipment", StatusTransition, TRANSITION.c.record_id, where=(TRANSITION.c.table_name == "shipments",)
+)
 
 # Which status may follow which. Cancelling is allowed until the goods leave.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -56,6 +65,14 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.DELIVERED: frozenset({OrderStatus.CLOSED}),
     OrderStatus.CLOSED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
+}
+# A shipment waits, travels, and ends delivered, lost or returned.
+SHIPMENT_TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
+    ShipmentStatus.PENDING: frozenset({ShipmentStatus.IN_TRANSIT}),
+    ShipmentStatus.IN_TRANSIT: frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.LOST, ShipmentStatus.RETURNED}),
+    ShipmentStatus.DELIVERED: frozenset(),
+    ShipmentStatus.LOST: frozenset(),
+    ShipmentStatus.RETURNED: frozenset(),
 }
 EDITABLE_LINES = frozenset({OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CONFIRMED})
 ARCHIVABLE = frozenset({OrderStatus.DRAFT, OrderStatus.CANCELLED, OrderStatus.DELIVERED, OrderStatus.CLOSED})
@@ -361,8 +378,16 @@ async def update_shipment(uow: UnitOfWork, shipment: Shipment, data: dict[str, A
     if shipment.archived_at is not None:
         errors.add("id", "Archived shipments cannot be changed.", ErrorCode.ARCHIVED)
     _validate_shipment(errors, data, shipment)
+    values = {k: data[k] for k in _SHIPMENT_FIELDS if k in data}
+    status = values.get("status")
+    if status is None:
+        values.pop("status", None)
+    elif status is not shipment.status and status not in SHIPMENT_TRANSITIONS[shipment.status]:
+        errors.add(
+            "status", f"A shipment cannot go from {shipment.status.name} to {status.name}.", ErrorCode.INVALID
+        )
     errors.raise_if_any()
-    return await uow.update(shipment, {k: data[k] for k in _SHIPMENT_FIELDS if k in data})
+    return await uow.update(shipment, values)
 
 
 async def archive_shipment(uow: UnitOfWork, shipment: Shipment) -> Shipment:

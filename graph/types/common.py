@@ -19,7 +19,7 @@ from graph.errors import ErrorCode as _ErrorCode
 from graph.errors import FieldError, UserInputError
 from graph.loaders import Filter, Relation
 from graph.pagination import Page, PageRequest, encode_cursor, fetch_page, page_request
-from graph.writes import UnitOfWork, transaction
+from graph.writes import UnitOfWork, expect_version, transaction
 
 T = TypeVar("T")
 
@@ -309,5 +309,33 @@ def updating(model: type, type_names: str | tuple[str, ...], change: Callable[..
     async def work(uow: UnitOfWork) -> Any:
         record = await uow.get(model, args[0], type_names)
         return await change(uow, record, *args[1:])
+
+    return work
+
+
+# The optional argument of every update and archive mutation of a versioned record.
+ExpectedVersion = Annotated[
+    int | None,
+    strawberry.argument(
+        description="The version you last read; if the record has changed since, nothing is changed "
+        "and the error is CONFLICT on expectedVersion."
+    ),
+]
+
+
+def updating_version(
+    model: type,
+    type_names: str | tuple[str, ...],
+    change: Callable[..., Awaitable[Any]],
+    global_id: str,
+    expected_version: int | None,
+    *args: Any,
+):
+    """`updating`, refusing with CONFLICT when the record is no longer at `expected_version`."""
+
+    async def work(uow: UnitOfWork) -> Any:
+        record = await uow.get(model, global_id, type_names)
+        expect_version(record, expected_version)
+        return await change(uow, record, *args)
 
     return work

@@ -25,6 +25,7 @@ from graph.types.common import (
     DateRange,
     DateTimeRange,
     DecimalRange,
+    ExpectedVersion,
     First,
     Last,
     Money,
@@ -34,18 +35,43 @@ from graph.types.common import (
     doc,
     freeze,
     input_values,
+    internal,
     list_connection,
     load_one,
     nested_connection,
     payload_runner,
     row_builder,
-    updating,
+    updating_version,
 )
 from graph.types.refs import OrganizationRef, ProductRef, ServiceRecordRef
 
 OrderStatus = strawberry.enum(m.OrderStatus, description="Where an order is in its lifecycle.")
 OrderSource = strawberry.enum(m.OrderSource, description="How an order reached us.")
 ShipmentStatus = strawberry.enum(m.ShipmentStatus, description="Where a shipment is.")
+
+
+@strawberry.type(description="One step of an order's or a shipment's lifecycle: the status it took, when, and who.")
+class StatusChange(relay.Node):
+    id: relay.NodeID[int]
+    from_status: str | None = doc("The status before (null: the record was created in `toStatus`), lower case.")
+    to_status: str = doc("The status taken, lower case, e.g. in_transit.")
+    occurred_at: datetime = doc("When the change committed.")
+    principal_kind: str = doc("Who made it: internal, customer, supplier or distributor.")
+    principal_name: str = internal("The name of the user or API key that made it. Internal users only.")
+    key_prefix: str | None = internal("The visible prefix of the API key used, if any. Internal users only.")
+    reason: str | None = doc("Why, when the change gave a reason.")
+
+
+build_status_change = row_builder(StatusChange)
+
+
+async def _status_history(
+    info: Info, relation, record_id: int, first: int | None, after: str | None  # noqa: ANN001
+) -> Connection[StatusChange]:
+    return await nested_connection(
+        info, relation, record_id, build_status_change, NO_FILTER, "occurred_at", SortDirection.DESC,
+        first, after, None, None,
+    )
 
 
 @strawberry.type(description="A customer's order: lines of products, fulfilled by suppliers, delivered in shipments.")
@@ -124,6 +150,11 @@ class Order(relay.Node):
         )
 
 
+    @strawberry.field(description="Every status the order took, newest first (its creation included).")
+    async def status_history(self, info: Info, first: First = None, after: After = None) -> Connection[StatusChange]:
+        return await _status_history(info, r.HISTORY_OF_ORDER, self.id, first, after)
+
+
 build_order = row_builder(Order)
 
 
@@ -195,6 +226,10 @@ class Shipment(relay.Node):
     @strawberry.field(description="The order shipped.")
     async def order(self, info: Info) -> Order | None:
         return await load_one(info, m.Order, self.order_id, build_order)
+
+    @strawberry.field(description="Every status the shipment took, newest first (its creation included).")
+    async def status_history(self, info: Info, first: First = None, after: After = None) -> Connection[StatusChange]:
+        return await _status_history(info, r.HISTORY_OF_SHIPMENT, self.id, first, after)
 
 
 build_shipment = row_builder(Shipment)
@@ -371,12 +406,16 @@ class OrderMutations:
         return await _order(info, work)
 
     @strawberry.mutation(description="Change an order header or move it to its next status.", permission_classes=[allow("order_changes")])
-    async def update_order(self, info: Info, id: strawberry.ID, input: UpdateOrderInput) -> OrderPayload:
-        return await _order(info, updating(m.Order, "Order", r.update_order, id, input_values(input)))
+    async def update_order(
+        self, info: Info, id: strawberry.ID, input: UpdateOrderInput, expected_version: ExpectedVersion = None
+    ) -> OrderPayload:
+        return await _order(
+            info, updating_version(m.Order, "Order", r.update_order, id, expected_version, input_values(input))
+        )
 
     @strawberry.mutation(description="Archive a draft, cancelled, delivered or closed order.", permission_classes=[allow("order_changes")])
-    async def archive_order(self, info: Info, id: strawberry.ID) -> OrderPayload:
-        return await _order(info, updating(m.Order, "Order", r.archive_order, id))
+    async def archive_order(self, info: Info, id: strawberry.ID, expected_version: ExpectedVersion = None) -> OrderPayload:
+        return await _order(info, updating_version(m.Order, "Order", r.archive_order, id, expected_version))
 
     @strawberry.mutation(description="Add a line to an order that is not yet in fulfilment.", permission_classes=[allow("order_changes")])
     async def add_order_line(
@@ -392,22 +431,35 @@ class OrderMutations:
         return await _line(info, work)
 
     @strawberry.mutation(description="Change an order line; the order total follows.", permission_classes=[allow("order_changes")])
-    async def update_order_line(self, info: Info, id: strawberry.ID, input: UpdateOrderLineInput) -> OrderLinePayload:
-        return await _line(info, updating(m.OrderLine, "OrderLine", r.update_order_line, id, input_values(input)))
+    async def update_order_line(
+        self, info: Info, id: strawberry.ID, input: UpdateOrderLineInput, expected_version: ExpectedVersion = None
+    ) -> OrderLinePayload:
+        return await _line(
+            info,
+            updating_version(m.OrderLine, "OrderLine", r.update_order_line, id, expected_version, input_values(input)),
+        )
 
     @strawberry.mutation(description="Remove (archive) an order line; the order total follows.", permission_classes=[allow("order_changes")])
-    async def archive_order_line(self, info: Info, id: strawberry.ID) -> OrderLinePayload:
-        return await _line(info, updating(m.OrderLine, "OrderLine", r.archive_order_line, id))
+    async def archive_order_line(
+        self, info: Info, id: strawberry.ID, expected_version: ExpectedVersion = None
+    ) -> OrderLinePayload:
+        return await _line(info, updating_version(m.OrderLine, "OrderLine", r.archive_order_line, id, expected_version))
 
     @strawberry.mutation(description="Record a shipment for a confirmed order.", permission_classes=[allow("shipments")])
     async def create_shipment(self, info: Info, input: CreateShipmentInput) -> ShipmentPayload:
         return await _shipment(info, lambda uow: r.create_shipment(uow, input_values(input)))
 
     @strawberry.mutation(description="Change a shipment (status, dates, tracking).", permission_classes=[allow("shipments")])
-    async def update_shipment(self, info: Info, id: strawberry.ID, input: UpdateShipmentInput) -> ShipmentPayload:
-        return await _shipment(info, updating(m.Shipment, "Shipment", r.update_shipment, id, input_values(input)))
+    async def update_shipment(
+        self, info: Info, id: strawberry.ID, input: UpdateShipmentInput, expected_version: ExpectedVersion = None
+    ) -> ShipmentPayload:
+        return await _shipment(
+            info, updating_version(m.Shipment, "Shipment", r.update_shipment, id, expected_version, input_values(input))
+        )
 
     @strawberry.mutation(description="Archive a shipment record.", permission_classes=[allow("order_changes")])
-    async def archive_shipment(self, info: Info, id: strawberry.ID) -> ShipmentPayload:
-        return await _shipment(info, updating(m.Shipment, "Shipment", r.archive_shipment, id))
+    async def archive_shipment(
+        self, info: Info, id: strawberry.ID, expected_version: ExpectedVersion = None
+    ) -> ShipmentPayload:
+        return await _shipment(info, updating_version(m.Shipment, "Shipment", r.archive_shipment, id, expected_version))
 

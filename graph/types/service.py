@@ -22,6 +22,7 @@ from graph.types.common import (
     BuyerPrices,
     Connection,
     DateTimeRange,
+    ExpectedVersion,
     First,
     Last,
     Money,
@@ -36,7 +37,7 @@ from graph.types.common import (
     money,
     payload_runner,
     row_builder,
-    updating,
+    updating_version,
 )
 from graph.types.refs import ContactRef, OrderLineRef, OrderRef, OrganizationRef, ProductRef, UserRef
 
@@ -278,12 +279,19 @@ class ServiceMutations:
 
     @strawberry.mutation(description="Change a service record of any kind (assign, progress, resolve, close).", permission_classes=[allow("service")])
     async def update_service_record(
-        self, info: Info, id: strawberry.ID, input: UpdateServiceRecordInput
+        self, info: Info, id: strawberry.ID, input: UpdateServiceRecordInput, expected_version: ExpectedVersion = None
     ) -> ServiceRecordPayload:
         return await _record(
-            info, updating(m.ServiceRecord, r.ALL_TYPE_NAMES, r.update_service_record, id, input_values(input))
+            info,
+            updating_version(
+                m.ServiceRecord, r.ALL_TYPE_NAMES, r.update_service_record, id, expected_version, input_values(input)
+            ),
         )
 
     @strawberry.mutation(description="Archive a service record (history is kept).", permission_classes=[allow("service")])
-    async def archive_service_record(self, info: Info, id: strawberry.ID) -> ServiceRecordPayload:
-        return await _record(info, updating(m.ServiceRecord, r.ALL_TYPE_NAMES, r.archive_service_record, id))
+    async def archive_service_record(
+        self, info: Info, id: strawberry.ID, expected_version: ExpectedVersion = None
+    ) -> ServiceRecordPayload:
+        return await _record(
+            info, updating_version(m.ServiceRecord, r.ALL_TYPE_NAMES, r.archive_service_record, id, expected_version)
+        )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 import graph.models.base
 
 # revision identifiers, used by Alembic.
@@ -63,6 +64,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_events_customer_id_id", ["customer_id", "id"], unique=False)
         batch_op.create_index("ix_outbox_events_distributor_id_id", ["distributor_id", "id"], unique=False)
         batch_op.create_index("ix_outbox_events_kind_id", ["kind", "id"], unique=False)
+        batch_op.create_index("ix_outbox_events_txid_id", ["txid", "id"], unique=False)
         batch_op.create_index("ix_outbox_events_order_id_id", ["order_id", "id"], unique=False)
         batch_op.create_index("ix_outbox_events_supplier_id_id", ["supplier_id", "id"], unique=False)
 
@@ -160,6 +162,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_events_supplier_id_id")
         batch_op.drop_index("ix_outbox_events_order_id_id")
+        batch_op.drop_index("ix_outbox_events_txid_id")
         batch_op.drop_index("ix_outbox_events_kind_id")
         batch_op.drop_index("ix_outbox_events_distributor_id_id")
         batch_op.drop_index("ix_outbox_events_customer_id_id")

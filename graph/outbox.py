@@ -1,0 +1,207 @@
+"""What a transaction's changes publish: outbox events (the change feed) and status history.
+
+`UnitOfWork._before_commit` (graph/writes.py) calls `publish()` inside the mutation's own
+transaction, so an event or a history step exists exactly when its change was committed.
+It is set-based: whatever the number of changes, it costs a fixed number of statements
+(the txid on PostgreSQL, one lookup per touched table, one of the orders, one insert each
+for events and transitions), so a bulk writer may append thousands of `Change`s.
+
+Event kinds are `<type>.created | updated | archived | status_changed`, with `<type>` one
+of order, order_line, shipment, service_record. One change is one event: an update (not a
+create or archive) that moves an order's or shipment's status is published as
+`order.status_changed` / `shipment.status_changed` instead of `.updated` (its payload lists
+every field that changed, status among them). Payloads name the changed fields, never their
+values: prices must not leak through the feed, which resolves nodes through the scoped path.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.ids import encode_global_id
+from graph.models.orders import Order, OrderLine, Shipment
+from graph.models.service import ServiceRecord
+from graph.models.sync import OutboxEvent, StatusTransition
+
+if TYPE_CHECKING:
+    from graph.access import Principal
+    from graph.writes import Change
+
+# Tables whose changes go to the feed → the type part of their event kinds.
+EVENT_TYPES: dict[str, str] = {
+    "orders": "order",
+    "order_lines": "order_line",
+    "shipments": "shipment",
+    "service_records": "service_record",
+}
+# Tables with a lifecycle whose status steps are kept as history.
+LIFECYCLE_TABLES = frozenset({"orders", "shipments"})
+_ACTIONS = {"create": "created", "update": "updated", "archive": "archived"}
+# Bookkeeping every change touches; it says nothing about what changed.
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "version"})
+# Bound parameters per IN list: well under SQLite's and asyncpg's limits (32766 / 32767).
+_CHUNK = 10_000
+
+
+def event_kind(change: Change) -> str:
+    """The kind of the event a change publishes (see the module docstring)."""
+    type_ = EVENT_TYPES[change.table]
+    if change.operation == "update" and change.table in LIFECYCLE_TABLES and _status_step(change) is not None:
+        return f"{type_}.status_changed"
+    return f"{type_}.{_ACTIONS.get(change.operation, 'updated')}"
+
+
+def _value(status: Any) -> str | None:
+    return status.value if isinstance(status, enum.Enum) else status
+
+
+def _status_step(change: Change) -> tuple[str | None, str] | None:
+    """(from, to) when the change set or moved the status, else None."""
+    if "status" not in change.fields:
+        return None
+    before, after = (_value(v) for v in change.fields["status"])
+    if after is None or before == after:
+        return None
+    return before, after
+
+
+def _field_names(change: Change) -> list[str]:
+    names = []
+    for name, (before, after) in change.fields.items():
+        if name in _BOOKKEEPING or (change.operation == "create" and after is None) or before == after:
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+async def _rows_by_id(session: AsyncSession, columns: Sequence[Any], id_column: Any, ids: Iterable[int]) -> dict[int, Any]:
+    ids = sorted(set(ids))
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), _CHUNK):
+        stmt = select(id_column, *columns).where(id_column.in_(ids[start : start + _CHUNK]))
+        for row in (await session.execute(stmt)).all():
+            found[row[0]] = row
+    return found
+
+
+async def current_txid(session: AsyncSession) -> int | None:
+    """The transaction's id on PostgreSQL (xid8, so it never wraps); None on SQLite."""
+    if session.bind.dialect.name != "postgresql":
+        return None
+    return (await session.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar_one()
+
+
+async def outbox_rows(
+    session: AsyncSession,
+    changes: Sequence[Change],
+    principal: Principal,
+    request_id: str | None,
+    occurred_at: datetime,
+) -> list[dict[str, Any]]:
+    """One `outbox_events` row per change to a published table, with its scoping columns."""
+    published = [c for c in changes if c.table in EVENT_TYPES and c.type_name]
+    if not published:
+        return []
+
+    def ids(table: str) -> set[int]:
+        return {c.record_id for c in published if c.table == table}
+
+    line_t, ship_t, record_t, order_t = (m.__table__ for m in (OrderLine, Shipment, ServiceRecord, Order))
+    records = await _rows_by_id(
+        session, (record_t.c.order_id, record_t.c.organization_id, record_t.c.order_line_id), record_t.c.id,
+        ids("service_records"),
+    )
+    lines = await _rows_by_id(
+        session, (line_t.c.order_id, line_t.c.supplier_id), line_t.c.id,
+        ids("order_lines") | {r.order_line_id for r in records.values() if r.order_line_id is not None},
+    )
+    shipments = await _rows_by_id(session, (ship_t.c.order_id,), ship_t.c.id, ids("shipments"))
+    order_ids = ids("orders") | {r.order_id for r in (*lines.values(), *shipments.values(), *records.values())}
+    orders = await _rows_by_id(
+        session, (order_t.c.customer_id, order_t.c.distributor_id), order_t.c.id, order_ids - {None}
+    )
+
+    rows = []
+    for change in published:
+        order_id = supplier_id = customer_id = None
+        if change.table == "orders":
+            order_id = change.record_id
+        elif change.table == "order_lines":
+            line = lines.get(change.record_id)
+            order_id, supplier_id = (line.order_id, line.supplier_id) if line else (None, None)
+        elif change.table == "shipments":
+            shipment = shipments.get(change.record_id)
+            order_id = shipment.order_id if shipment else None
+        else:  # service records: about their organization; a quality objection's line names its supplier
+            record = records.get(change.record_id)
+            if record is not None:
+                order_id, customer_id = record.order_id, record.organization_id
+                line = lines.get(record.order_line_id) if record.order_line_id is not None else None
+                supplier_id = line.supplier_id if line else None
+        order = orders.get(order_id) if order_id is not None else None
+        rows.append(
+            {
+                "occurred_at": occurred_at,
+                "kind": event_kind(change),
+                "table_name": change.table,
+                "record_id": change.record_id,
+                "node_id": encode_global_id(change.type_name, change.record_id),
+                "order_id": order_id,
+                "customer_id": customer_id if customer_id is not None else (order.customer_id if order else None),
+                "distributor_id": order.distributor_id if order else None,
+                "supplier_id": supplier_id,
+                "payload": {"fields": _field_names(change)},
+                "principal_name": principal.name,
+                "request_id": request_id,
+            }
+        )
+    return rows
+
+
+def transition_rows(changes: Iterable[Change], principal: Principal, occurred_at: datetime) -> list[dict[str, Any]]:
+    """One `status_transitions` row per order or shipment created in, or moved to, a status."""
+    rows = []
+    for change in changes:
+        if change.table not in LIFECYCLE_TABLES:
+            continue
+        step = _status_step(change)
+        if step is None:
+            continue
+        rows.append(
+            {
+                "table_name": change.table,
+                "record_id": change.record_id,
+                "from_status": step[0],
+                "to_status": step[1],
+                "occurred_at": occurred_at,
+                "principal_kind": principal.kind.value,
+                "principal_name": principal.name,
+                "key_prefix": getattr(principal, "key_prefix", None),
+            }
+        )
+    return rows
+
+
+async def publish(
+    session: AsyncSession,
+    changes: Sequence[Change],
+    principal: Principal,
+    request_id: str | None,
+    occurred_at: datetime,
+) -> None:
+    """Write the outbox events and status history of a transaction's changes (set-based)."""
+    transitions = transition_rows(changes, principal, occurred_at)
+    if transitions:
+        await session.execute(insert(StatusTransition.__table__), transitions)
+    events = await outbox_rows(session, changes, principal, request_id, occurred_at)
+    if events:
+        txid = await current_txid(session)
+        for event in events:
+            event["txid"] = txid
+        await session.execute(insert(OutboxEvent.__table__), events)

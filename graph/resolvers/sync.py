@@ -24,7 +24,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, true, update
+from sqlalchemy import bindparam, delete, insert, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 
 from graph.access import PrincipalKind, visible
@@ -200,6 +200,12 @@ def _org_check(
     return org_id
 
 
+def _lock_key(source_org_id: int, reference: str) -> int:
+    """A stable signed 64-bit key for (source organization, external reference)."""
+    digest = hashlib.sha256(f"sync:{source_org_id}:{reference}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class _Batch:
     """Everything one batch needs from the database, loaded in a few statements."""
 
@@ -220,6 +226,18 @@ class _Batch:
             stmt = stmt.where(condition)
         return list((await self.uow.session.execute(stmt)).all())
 
+    async def _lock_references(self, references: set[str]) -> None:
+        """Serialise concurrent batches naming the same (source, reference), including ones not
+        created yet, which row locks cannot cover: transaction-scoped advisory locks, taken in a
+        fixed order so two batches never deadlock (PostgreSQL; SQLite serialises writers)."""
+        if self.uow.session.bind.dialect.name != "postgresql":
+            return
+        keys = sorted({_lock_key(self.source_org_id, reference) for reference in references})
+        await self.uow.session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
+            {"keys": keys},
+        )
+
     async def load(self, org_ids: set[int], product_ids: set[int], skus: set[str], references: set[str]) -> None:
         if org_ids:
             self.orgs = {row.id: row for row in await self._scoped(om.Organization, ORG, ORG.c.id.in_(org_ids))}
@@ -230,6 +248,7 @@ class _Batch:
             self.products_by_id = {row.id: row for row in rows}
             self.products_by_sku = {row.sku: row for row in rows}
         if references:
+            await self._lock_references(references)
             # Matched whatever the caller may see, so a hidden order is refused rather than
             # duplicated; `seen` says whether the caller may see it. Locked against a
             # concurrent sync of the same orders (PostgreSQL; SQLite serialises writers).

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from graph.context import Info
+from graph.errors import UserInputError
 from graph.models import orders as m
 from graph.resolvers import sync as r
 from graph.types.common import allow, doc, input_values
@@ -139,4 +140,12 @@ class SyncMutations:
                 outcome = await r.sync_orders(uow, data, context.settings.idempotency_ttl_hours)
         except r.SyncBatchError as exc:
             return _payload(r.SyncOutcome(errors=[exc.error]))
+        except UserInputError:
+            # A unique constraint met at commit: a race the locks did not foresee. Nothing was
+            # applied; the same batch with the same idempotency key is safe to send again.
+            conflict = r.SyncError(
+                [], "The batch met a concurrent change and was not applied; retry it unchanged.",
+                r.SyncErrorCode.CONFLICT,
+            )
+            return _payload(r.SyncOutcome(errors=[conflict]))
         return _payload(outcome)

@@ -63,6 +63,7 @@ from graphql import (
     get_named_type,
     is_leaf_type,
     is_object_type,
+    type_from_ast,
     validate,
 )
 from graphql.execution.values import (
@@ -110,7 +111,10 @@ def query_cost(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    # Prices depend only on scalar variables (page sizes, id lists, @skip/@include flags):
+    # coercing input objects too would redo, for a 500-order sync, what execution does anyway.
+    definitions = [d for d in operation.variable_definitions or () if _is_scalar_variable(schema, d)]
+    coerced = get_variable_values(schema, definitions, variables or {})
     if isinstance(coerced, list):
         return None
     root = schema.get_root_type(operation.operation)
@@ -120,6 +124,11 @@ def query_cost(
     pricer = _Pricer(schema, fragments, coerced, pages)
     per_field = MUTATION_COST if operation.operation is OperationType.MUTATION else 0
     return pricer.selections([(root, operation.selection_set)], per_root_field=per_field)
+
+
+def _is_scalar_variable(schema: GraphQLSchema, definition: Any) -> bool:
+    variable_type = type_from_ast(schema, definition.type)
+    return variable_type is not None and is_leaf_type(get_named_type(variable_type))
 
 
 @dataclass

@@ -37,6 +37,7 @@ from graph.db import (
     database_unavailable,
 )
 from graph.http_guards import guards
+from graph.limits import BudgetStores
 from graph.loaders import Loaders
 from graph.reader import Reader
 from graph.settings import Settings, get_settings
@@ -233,8 +234,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from graph import observability
     from graph.schema import build_schema
 
+    budget_stores = BudgetStores()  # closed at shutdown (its Redis client, when configured)
     schema = build_schema(
-        extra_extensions=[MaskUnexpectedErrors, ReadsFollowMutations, *observability.tracing_extensions(settings)]
+        extra_extensions=[MaskUnexpectedErrors, ReadsFollowMutations, *observability.tracing_extensions(settings)],
+        budget_stores=budget_stores,
     )
     view = GraphQLView(schema, settings, session_factory)
     view.read_session_factory = create_session_factory(replica_engine) if replica_engine else None
@@ -286,6 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if worker is not None:
             await worker.stop()
         await change_notifier.aclose()
+        await budget_stores.aclose()
         await engine.dispose()
         if replica_engine is not None:
             await replica_engine.dispose()

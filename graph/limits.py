@@ -553,9 +553,9 @@ class ExecutionTimeout(SchemaExtension):
             ) from exc
 
 
-def request_limits() -> Iterator[Callable[[], SchemaExtension]]:
+def request_limits(stores: BudgetStores | None = None) -> Iterator[Callable[[], SchemaExtension]]:
     """The extension factories `build_schema` appends: pricing with one budget store per
-    schema, and the execution timeout."""
-    stores = BudgetStores()
+    schema (the app passes its own, to close it at shutdown), and the execution timeout."""
+    stores = stores if stores is not None else BudgetStores()
     yield lambda: QueryCostLimiter(stores)
     yield ExecutionTimeout

@@ -170,7 +170,7 @@ class Schema(strawberry.Schema):
         error-masking extension with the request id."""
 
 
-def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
+def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -183,7 +183,7 @@ def build_schema(extra_extensions: list[Any] = ()) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
             *extra_extensions,
-            *request_limits(),
+            *request_limits(budget_stores),
         ],
     )
 

@@ -40,15 +40,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.elements import False_
 
 from graph.access import Principal, visible
 from graph.models.base import utcnow
 from graph.models.organizations import Organization, roles_of
 from graph.models.sync import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from graph.resolvers.changes import event_position, in_commit_order, kinds_condition
 from graph.settings import Settings
 
 log = logging.getLogger("partnergraph.webhooks")
@@ -106,7 +106,7 @@ def kinds_problem(kinds: Sequence[str]) -> str | None:
 
 
 def kind_matches(patterns: Sequence[str], kind: str) -> bool:
-    """Whether an event kind is one of `patterns` (the SQL twin is `_kinds_condition`)."""
+    """Whether an event kind is one of `patterns` (the SQL twin is graph.resolvers.changes.kinds_condition)."""
     for pattern in patterns:
         if pattern == "*" or pattern == kind:
             return True
@@ -179,22 +179,6 @@ def event_body(event: Any) -> dict[str, Any]:
 # -- fan-out -------------------------------------------------------------------------------
 
 
-def _kinds_condition(patterns: Sequence[str]) -> ColumnElement[bool]:
-    kind = OutboxEvent.__table__.c.kind
-    conditions: list[ColumnElement[bool]] = []
-    for pattern in patterns:
-        if pattern == "*":
-            return true()
-        if pattern.endswith(".*"):
-            conditions.append(kind.startswith(pattern[:-1], autoescape=True))
-        else:
-            conditions.append(kind == pattern)
-    return or_(*conditions) if conditions else false()
-
-
-_FALLBACK_COLUMNS = {"customer": "customer_id", "supplier": "supplier_id", "distributor": "distributor_id"}
-
-
 def _visibility_condition(organization: Any) -> ColumnElement[bool]:
     """The events an organization may receive: what any of its partner roles may see."""
     conditions: list[ColumnElement[bool]] = []
@@ -205,9 +189,6 @@ def _visibility_condition(organization: Any) -> ColumnElement[bool]:
         condition = visible(OutboxEvent, principal)
         if condition is None:
             return true()
-        if isinstance(condition, False_):
-            # No rule for outbox events in graph/access.py yet: the event's scoping column.
-            condition = OutboxEvent.__table__.c[_FALLBACK_COLUMNS[role.value]] == organization.id
         conditions.append(condition)
     return or_(*conditions) if conditions else false()
 
@@ -216,21 +197,11 @@ async def _fan_out_endpoint(session: AsyncSession, endpoint: Any, batch: int) ->
     """Queue one endpoint's next batch of events; returns how many events were passed."""
     events = OutboxEvent.__table__
     organization = await session.get(Organization, endpoint.organization_id)
-    matches = and_(_kinds_condition(endpoint.kinds), _visibility_condition(organization))
+    matches = and_(kinds_condition(endpoint.kinds), _visibility_condition(organization))
     stmt = select(events.c.id, case((matches, 1), else_=0).label("wanted"))
-    if session.bind.dialect.name == "postgresql":
-        position = func.coalesce(events.c.txid, 0)
-        cursor_txid = 0
-        if endpoint.last_event_id:
-            found = await session.scalar(select(events.c.txid).where(events.c.id == endpoint.last_event_id))
-            cursor_txid = found or 0
-        xmin = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        stmt = stmt.where(
-            or_(position > cursor_txid, and_(position == cursor_txid, events.c.id > endpoint.last_event_id)),
-            or_(events.c.txid.is_(None), events.c.txid < xmin),
-        ).order_by(position, events.c.id)
-    else:
-        stmt = stmt.where(events.c.id > endpoint.last_event_id).order_by(events.c.id)
+    on_postgresql = session.bind.dialect.name == "postgresql"
+    after = await event_position(session.scalar, endpoint.last_event_id, on_postgresql)
+    stmt = in_commit_order(stmt, after, on_postgresql)
     rows = (await session.execute(stmt.limit(batch))).all()
     if not rows:
         return 0

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Text, cast, false, func, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, Text, cast, false, func, or_, select, tuple_
 
 from graph.errors import BadInput
 from graph.models.sync import OutboxEvent
@@ -84,15 +85,29 @@ def position_of(row: Row) -> Position:
     return (row.txid or 0, row.id)
 
 
+async def event_position(scalar: Callable[[Any], Awaitable[Any]], event_id: int, postgresql: bool) -> Position:
+    """The commit-order position of event `event_id` (its txid is looked up on PostgreSQL)."""
+    if not postgresql or not event_id:
+        return (0, event_id)
+    txid = await scalar(select(EVENT.c.txid).where(EVENT.c.id == event_id))
+    return (txid or 0, event_id)
+
+
+def in_commit_order(stmt: Select, after: Position, postgresql: bool) -> Select:
+    """Settled events past `after`, in commit order: the one rule the feed, subscriptions and
+    webhook fan-out share (PostgreSQL by (txid, id) below the oldest transaction in flight;
+    SQLite, whose writers are serialised, by id)."""
+    if postgresql:
+        position = tuple_(_transaction(), EVENT.c.id)
+        return stmt.where(_settled(), position > tuple_(after[0], after[1])).order_by(_transaction(), EVENT.c.id)
+    return stmt.where(EVENT.c.id > after[1]).order_by(EVENT.c.id)
+
+
 async def position_after(reader: Reader, cursor: str | None) -> Position:
-    """Where to resume after `cursor` (an event id; its txid is looked up on PostgreSQL)."""
+    """Where to resume after `cursor` (an event id)."""
     if cursor is None:
         return START
-    event_id = decode_change_cursor(cursor)
-    if not _is_postgresql(reader):
-        return (0, event_id)
-    txid = await reader.scalar(select(EVENT.c.txid).where(EVENT.c.id == event_id))
-    return (txid or 0, event_id)
+    return await event_position(reader.scalar, decode_change_cursor(cursor), _is_postgresql(reader))
 
 
 async def fetch_changes(
@@ -103,11 +118,7 @@ async def fetch_changes(
     kind = kinds_condition(kinds)
     if kind is not None:
         stmt = stmt.where(kind)
-    if _is_postgresql(reader):
-        position = tuple_(_transaction(), EVENT.c.id)
-        stmt = stmt.where(_settled(), position > tuple_(after[0], after[1])).order_by(_transaction(), EVENT.c.id)
-    else:
-        stmt = stmt.where(EVENT.c.id > after[1]).order_by(EVENT.c.id)
+    stmt = in_commit_order(stmt, after, _is_postgresql(reader))
     return list(await reader.rows(stmt.limit(limit)))
 
 

@@ -8,6 +8,7 @@ real ASGI app over httpx, so tests exercise the same HTTP path users do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,26 +78,48 @@ async def _database(name: str, tmp_path_factory: pytest.TempPathFactory) -> tupl
     return url, url
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
-    url, to_drop = await _database(request.param, tmp_path_factory)
+@asynccontextmanager
+async def _started_backend(
+    name: str, tmp_path_factory: pytest.TempPathFactory, customers: int | None
+) -> AsyncIterator[Backend]:
+    """A migrated database on `name` with an app and an admin client; demo data for
+    `customers` customers, or none when `customers` is None."""
+    url, to_drop = await _database(name, tmp_path_factory)
     # A budget no test session exhausts: tests/test_limits.py builds its own apps to test budgets.
     settings = Settings(database_url=url, debug=True, cost_budget=10**9)
     await upgrade(url)
-    engine = create_engine(settings)
-    await seed_demo(engine, customers=DEMO_CUSTOMERS, seed=11)
-    await engine.dispose()
+    if customers is not None:
+        engine = create_engine(settings)
+        await seed_demo(engine, customers=customers, seed=11)
+        await engine.dispose()
     app = create_app(settings)
-    backend = Backend(request.param, url, settings, None, app.state.session_factory)  # type: ignore[arg-type]
+    backend = Backend(name, url, settings, None, app.state.session_factory)  # type: ignore[arg-type]
     admin_key = await backend.key("admin")
     transport = httpx.ASGITransport(app=app)
     headers = {"authorization": f"Bearer {admin_key}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
-        backend.client = client
-        yield backend
-    await app.state.engine.dispose()
-    if to_drop:
-        await drop_pg_database(to_drop)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+            backend.client = client
+            yield backend
+    finally:
+        await app.state.engine.dispose()
+        if to_drop:
+            await drop_pg_database(to_drop)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
+    """The shared demo database (30 customers): read it, and write only what you add yourself."""
+    async with _started_backend(request.param, tmp_path_factory, DEMO_CUSTOMERS) as started:
+        yield started
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def blank_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
+    """An empty migrated database per test module, for hand-built fixtures whose figures are
+    computed by hand (insert rows through `blank_backend.session_factory`)."""
+    async with _started_backend(request.param, tmp_path_factory, None) as started:
+        yield started
 
 
 async def first_node_id(backend: Backend, connection: str, args: str = "") -> str:

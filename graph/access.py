@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from graph.models import contracts, orders, organizations, people, products, security, service, sync
+from graph.models import (
+    contracts,
+    early_warnings,
+    orders,
+    organizations,
+    people,
+    products,
+    security,
+    service,
+    sync,
+)
+from graph.models.crm import SalesTarget
 
 
 class PrincipalKind(enum.Enum):
@@ -69,6 +80,7 @@ SUPPLY = products.SupplierProduct.__table__
 OUTBOX = sync.OutboxEvent.__table__
 TRANSITION = sync.StatusTransition.__table__
 SHIPMENT = orders.Shipment.__table__
+WARNINGS_TABLE = early_warnings.EarlyWarning.__tablename__
 
 
 def _history_of(order_ids):  # noqa: ANN001, ANN202
@@ -127,6 +139,7 @@ _CUSTOMER: dict[type, Callable[[int], ColumnElement[bool]]] = {
     sync.StatusTransition: lambda c: _history_of(_orders_of_customer(c)),
     sync.OutboxEvent: lambda c: and_(
         OUTBOX.c.customer_id == c,
+        OUTBOX.c.table_name != WARNINGS_TABLE,  # early warnings are internal
         or_(
             OUTBOX.c.table_name != "service_records",
             OUTBOX.c.record_id.not_in(
@@ -240,6 +253,10 @@ def _sales_organizations(user_id: int):  # noqa: ANN202
     )
 
 
+def _owned_now(user_id: int):  # noqa: ANN202
+    return select(OWNERSHIP.c.organization_id).where(OWNERSHIP.c.ended_at.is_(None), OWNERSHIP.c.user_id == user_id)
+
+
 def _sales(model: type, principal: Principal) -> ColumnElement[bool] | None:
     if principal.user_id is None:
         return false()
@@ -247,10 +264,17 @@ def _sales(model: type, principal: Principal) -> ColumnElement[bool] | None:
     table = model.__table__
     if model is organizations.Organization:
         return ORG.c.id.in_(orgs)
+    if model is SalesTarget:  # a rep's targets are its own business
+        return SalesTarget.__table__.c.rep_id == principal.user_id
     if model is orders.Order:
         return ORDER.c.customer_id.in_(orgs)
+    if model is early_warnings.EarlyWarning:  # only for the customers the rep owns
+        return table.c.customer_id.in_(_owned_now(principal.user_id))
     if model is sync.OutboxEvent:
-        return OUTBOX.c.customer_id.in_(orgs)
+        return and_(
+            OUTBOX.c.customer_id.in_(orgs),
+            or_(OUTBOX.c.table_name != WARNINGS_TABLE, OUTBOX.c.customer_id.in_(_owned_now(principal.user_id))),
+        )
     if model is sync.StatusTransition:
         return _history_of(select(ORDER.c.id).where(ORDER.c.customer_id.in_(orgs)))
     if model in (orders.OrderLine, orders.Shipment):
@@ -275,4 +299,22 @@ WRITE_ROLES: dict[str, frozenset[str]] = {
     "raise_service": frozenset({"admin", "sales", "service", "customer"}),
     "interactions": frozenset({"admin", "sales", "service"}),
     "sync": frozenset({"admin", "sales", "distributor", "supplier"}),
+    "warnings": frozenset({"admin", "sales", "service"}),
+    "opportunities": frozenset({"admin", "sales"}),
+    "surveys": frozenset({"admin", "sales", "service"}),
 }
+
+
+# -- who may read which report (graph/crm/reports.py) --------------------------------------
+
+# Reports carry margins, costs and credit judgements: internal users read them all (a sales
+# rep's figures cover its own customers, through visible()); a supplier reads only the
+# complaint analysis, which visible() limits to quality objections against its own lines;
+# customers and distributors read none.
+SUPPLIER_REPORTS = frozenset({"complaint-analysis"})
+
+
+def may_read_report(principal: Principal, report: str) -> bool:
+    if principal.is_internal:
+        return True
+    return principal.kind is PrincipalKind.SUPPLIER and report in SUPPLIER_REPORTS

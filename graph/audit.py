@@ -35,8 +35,19 @@ NODE_TYPE_NAMES: dict[str, str | None] = {
     "order_lines": "OrderLine",
     "shipments": "Shipment",
     "interactions": "Interaction",
+    "early_warnings": "EarlyWarning",
     "addresses": None,
     "distributor_coverage": None,
+    "opportunities": "Opportunity",
+    "survey_campaigns": "SurveyCampaign",
+    "survey_campaign_targets": None,
+    "crm_tier_rules": None,
+    "crm_tier_reviews": "TierReview",
+    "crm_tier_proposals": "TierProposal",
+    "crm_tier_changes": "TierChange",
+    "crm_lifecycle_changes": "LifecycleChange",
+    "crm_visit_plans": "VisitPlan",
+    "crm_sales_targets": "SalesTarget",
 }
 SERVICE_RECORDS = "service_records"
 
@@ -71,8 +82,18 @@ def table_of_type(type_name: str) -> str | None:
     return None
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+_BY_TYPE = {Decimal: str, datetime: datetime.isoformat, date: date.isoformat, time: time.isoformat}
+
+
 def json_safe(value: Any) -> Any:
     """A value as JSON can hold it: exact decimals as strings, times in ISO 8601, enums by value."""
+    kind = type(value)  # exact types first: a sync batch converts tens of thousands of values
+    if kind in _AS_IS:
+        return value
+    convert = _BY_TYPE.get(kind)
+    if convert is not None:
+        return convert(value)
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, Decimal):
@@ -93,6 +114,13 @@ def changed_fields(fields: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
     result = {}
     for name, (before, after) in fields.items():
         if name in _NOISE:
+            continue
+        if before is None:  # a create: every column from nothing (the bulk of a sync batch)
+            if (
+                after is not None
+                and (after := after if type(after) in _AS_IS else json_safe(after)) is not None
+            ):
+                result[name] = [None, after]
             continue
         before, after = json_safe(before), json_safe(after)
         if before != after:  # a create lists the values it set, not every empty column

@@ -469,6 +469,70 @@ def cmd_webhooks_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warnings_sweep(args: argparse.Namespace) -> int:
+    """Evaluate every early-warning rule once (at --as-of, default now) and print what changed."""
+    import json
+    from datetime import UTC, datetime
+
+    from graph.crm.sweep import sweep
+    from graph.crm.warnings import RuleConfig
+    from graph.db import create_engine, create_session_factory
+
+    settings = _settings(args)
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            raise ConfigurationError([f"--as-of: {args.as_of!r} is not an ISO 8601 date or time"]) from None
+        as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(settings)
+        try:
+            result = await sweep(create_session_factory(engine), as_of, RuleConfig.from_settings(settings))
+        finally:
+            await engine.dispose()
+        return result.as_dict()
+
+    print(json.dumps(asyncio.run(run())))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a report as CSV (graph/crm/csv_export.py), computed as the system (admin) principal."""
+    from graph.access import SYSTEM
+    from graph.crm.csv_export import report_arguments, report_csv
+    from graph.db import create_engine, create_session_factory
+    from graph.errors import BadInput
+    from graph.reader import Reader
+    from graph.resolvers.reports import run_report
+
+    settings = _settings(args)
+    params: dict[str, str] = {}
+    for item in args.arg or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigurationError([f"--arg {item!r}: expected NAME=VALUE, e.g. period=MONTH"])
+        params[name] = value
+
+    async def run() -> str:
+        engine = create_engine(settings)
+        try:
+            async with create_session_factory(engine)() as session:
+                arguments = report_arguments(args.name, params)
+                report = await run_report(Reader(session, SYSTEM), args.name, arguments)
+        finally:
+            await engine.dispose()
+        return report_csv(args.name, report)
+
+    try:
+        sys.stdout.write(asyncio.run(run()))
+    except BadInput as exc:
+        raise ConfigurationError([exc.message]) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnergraph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -539,6 +603,24 @@ def build_parser() -> argparse.ArgumentParser:
     hooks_run = hooks_sub.add_parser("run", help="run a delivery worker until stopped (SIGINT/SIGTERM)")
     database(hooks_run)
     hooks_run.set_defaults(func=cmd_webhooks_run)
+
+    warnings = sub.add_parser("warnings", help="early warnings")
+    warnings_sub = warnings.add_subparsers(dest="warnings_command", required=True)
+    warnings_sweep = warnings_sub.add_parser("sweep", help="evaluate every early-warning rule once and exit")
+    database(warnings_sweep)
+    warnings_sweep.add_argument("--as-of", help="evaluate at this ISO 8601 time, UTC unless given (default: now)")
+    warnings_sweep.set_defaults(func=cmd_warnings_sweep)
+
+    report = sub.add_parser("report", help="print a report as CSV (the same figures as GET /reports/<name>.csv)")
+    database(report)
+    report.add_argument(
+        "name", choices=["sales-dynamics", "complaint-analysis", "credit-analysis", "customer-financials"]
+    )
+    report.add_argument(
+        "--arg", action="append", metavar="NAME=VALUE", help="a report argument, e.g. period=MONTH (repeatable)"
+    )
+    report.add_argument("--format", choices=["csv"], default="csv", help="output format (CSV, RFC 4180)")
+    report.set_defaults(func=cmd_report)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")

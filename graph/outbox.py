@@ -17,6 +17,7 @@ values: prices must not leak through the feed, which resolves nodes through the 
 from __future__ import annotations
 
 import enum
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.ids import encode_global_id
+from graph.models.early_warnings import EarlyWarning
 from graph.models.orders import Order, OrderLine, Shipment
 from graph.models.service import ServiceRecord
 from graph.models.sync import OutboxEvent, StatusTransition
@@ -39,6 +41,7 @@ EVENT_TYPES: dict[str, str] = {
     "order_lines": "order_line",
     "shipments": "shipment",
     "service_records": "service_record",
+    "early_warnings": "warning",  # internal only: partners' feeds never show them (graph/access.py)
 }
 # Tables with a lifecycle whose status steps are kept as history.
 LIFECYCLE_TABLES = frozenset({"orders", "shipments"})
@@ -90,6 +93,28 @@ async def _rows_by_id(session: AsyncSession, columns: Sequence[Any], id_column: 
     return found
 
 
+async def _current_rows(
+    session: AsyncSession, changes: Sequence[Change], columns: Sequence[Any], id_column: Any, ids: Iterable[int]
+) -> dict[int, Any]:
+    """`_rows_by_id`, except for records this transaction created and did not touch again:
+    their create recorded every column, so they are not read back (a sync batch creates
+    thousands of lines)."""
+    ids = set(ids)
+    table, names = id_column.table.name, [column.name for column in columns]
+    row_type = namedtuple(f"{table}_row", ["id", *names])  # noqa: PYI024
+    touched = {c.record_id for c in changes if c.table == table and c.operation != "create"}
+    found: dict[int, Any] = {}
+    for change in changes:
+        if change.table != table or change.operation != "create" or change.record_id not in ids:
+            continue
+        if change.record_id in touched or any(name not in change.fields for name in names):
+            continue
+        found[change.record_id] = row_type(change.record_id, *(change.fields[name][1] for name in names))
+    if len(found) < len(ids):
+        found.update(await _rows_by_id(session, columns, id_column, ids - found.keys()))
+    return found
+
+
 async def current_txid(session: AsyncSession) -> int | None:
     """The transaction's id on PostgreSQL (xid8, so it never wraps); None on SQLite."""
     if session.bind.dialect.name != "postgresql":
@@ -117,14 +142,16 @@ async def outbox_rows(
         session, (record_t.c.order_id, record_t.c.organization_id, record_t.c.order_line_id), record_t.c.id,
         ids("service_records"),
     )
-    lines = await _rows_by_id(
-        session, (line_t.c.order_id, line_t.c.supplier_id), line_t.c.id,
+    lines = await _current_rows(
+        session, changes, (line_t.c.order_id, line_t.c.supplier_id), line_t.c.id,
         ids("order_lines") | {r.order_line_id for r in records.values() if r.order_line_id is not None},
     )
     shipments = await _rows_by_id(session, (ship_t.c.order_id,), ship_t.c.id, ids("shipments"))
+    warning_t = EarlyWarning.__table__
+    warnings = await _rows_by_id(session, (warning_t.c.customer_id,), warning_t.c.id, ids("early_warnings"))
     order_ids = ids("orders") | {r.order_id for r in (*lines.values(), *shipments.values(), *records.values())}
-    orders = await _rows_by_id(
-        session, (order_t.c.customer_id, order_t.c.distributor_id), order_t.c.id, order_ids - {None}
+    orders = await _current_rows(
+        session, changes, (order_t.c.customer_id, order_t.c.distributor_id), order_t.c.id, order_ids - {None}
     )
 
     rows = []
@@ -138,6 +165,9 @@ async def outbox_rows(
         elif change.table == "shipments":
             shipment = shipments.get(change.record_id)
             order_id = shipment.order_id if shipment else None
+        elif change.table == "early_warnings":  # about a customer; no order, so no partner is named
+            warning = warnings.get(change.record_id)
+            customer_id = warning.customer_id if warning else None
         else:  # service records: about their organization; a quality objection's line names its supplier
             record = records.get(change.record_id)
             if record is not None:

@@ -8,12 +8,13 @@ from typing import Any
 import strawberry
 from strawberry import relay
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 
 from graph.context import Info
@@ -22,24 +23,31 @@ from graph.ids import decode_global_id
 from graph.limits import request_limits
 from graph.models import (
     contracts,
+    early_warnings,
     interactions,
     orders,
     organizations,
     people,
     products,
+    relationship,
     security,
     service,
     sync,
 )
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
+from graph.resolvers.validation import compile_input_converters
 from graph.types import audit as audit_types
 from graph.types import changes as change_types
 from graph.types import contracts as contract_types
+from graph.types import crm as crm_types
+from graph.types import early_warnings as warning_types
 from graph.types import interactions as interaction_types
 from graph.types import orders as order_types
 from graph.types import organizations as organization_types
 from graph.types import people as people_types
 from graph.types import products as product_types
+from graph.types import relationship as relationship_types
+from graph.types import reports as report_types
 from graph.types import security as security_types
 from graph.types import service as service_types
 from graph.types import sync as sync_types
@@ -72,6 +80,10 @@ NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
     "AuditEvent": (security.AuditEvent, audit_types.build_audit_event, None),
     "ApiKey": (security.ApiKey, security_types.build_api_key, None),
     "ChangeEvent": (sync.OutboxEvent, change_types.build_change_event, None),
+    "EarlyWarning": (early_warnings.EarlyWarning, warning_types.build_warning, None),
+    "SurveyCampaign": (relationship.SurveyCampaign, relationship_types.build_campaign, None),
+    "Opportunity": (relationship.Opportunity, relationship_types.build_opportunity, None),
+    **{name: (model, builder, None) for name, (model, builder) in crm_types.NODES.items()},
 }
 
 
@@ -128,6 +140,10 @@ Query = merge_types(
         security_types.SecurityQueries,
         webhook_types.WebhookQueries,
         change_types.ChangeQueries,
+        warning_types.EarlyWarningQueries,
+        relationship_types.RelationshipQueries,
+        crm_types.CrmQueries,
+        report_types.ReportQueries,
     ),
 )
 
@@ -144,6 +160,9 @@ Mutation = merge_types(
         security_types.SecurityMutations,
         webhook_types.WebhookMutations,
         sync_types.SyncMutations,
+        warning_types.EarlyWarningMutations,
+        relationship_types.RelationshipMutations,
+        crm_types.CrmMutations,
     ),
 )
 
@@ -163,6 +182,11 @@ Subscription.__strawberry_definition__.description = (
 
 MAX_DEPTH = 15
 
+# QueryDepthLimiter(max_depth=MAX_DEPTH) and MaxAliasesLimiter(max_alias_count=30), with their
+# rule classes built once: the extensions build new classes per request, and new rules make
+# every request a ValidationCache miss (the document was validated again each time).
+_LIMIT_RULES = [depth_rule(MAX_DEPTH, None, None), aliases_rule(30)]
+
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
@@ -171,7 +195,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) -> strawberry.Schema:
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -179,13 +203,14 @@ def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) ->
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: AddValidationRules(_LIMIT_RULES),  # depth and aliases
             lambda: MaxTokensLimiter(max_token_count=5000),
             *extra_extensions,
             *request_limits(budget_stores),
         ],
     )
+    compile_input_converters(schema)  # mutation inputs: a compiled converter per input type
+    return schema
 
 
 schema = build_schema()

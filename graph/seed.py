@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from graph import seed_relationship
 from graph import seed_words as words
 from graph.models import Base
 from graph.models import contracts as mc
@@ -40,6 +41,8 @@ from graph.models import organizations as morg
 from graph.models import people as mp
 from graph.models import products as mpr
 from graph.models import service as ms
+from graph.seed_crm import seed_crm
+from graph.seed_warnings import seed_warnings
 
 __all__ = ["SeedError", "SeedSummary", "build_demo_data", "reset_sequences", "seed_demo"]
 
@@ -140,6 +143,7 @@ async def seed_demo(
         raise TypeError(
             f"seed_demo needs an AsyncEngine, AsyncConnection or AsyncSession, not {session_or_engine!r}"
         )
+    await seed_warnings(session_or_engine, now)  # early warnings the rules find at `now`
     return _summary(data)
 
 
@@ -197,6 +201,8 @@ async def _write(conn: AsyncConnection, data: dict[str, list[dict]]) -> None:
     for table in SEEDED_TABLES:
         await _insert_rows(conn, table, data[table.name])
     await reset_sequences(conn, SEEDED_TABLES)
+    await seed_crm(conn, data)  # CRM plans, targets and histories (graph/seed_crm.py)
+    await seed_relationship.write_relationship_demo(conn, data)  # campaigns, opportunities
 
 
 async def _insert_rows(conn: AsyncConnection, table: Table, rows: list[dict]) -> None:

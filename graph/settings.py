@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -125,8 +126,62 @@ class Settings(BaseSettings):
         description="How often each process looks for new outbox events to push to its subscriptions.",
     )
 
+    # Persisted queries and trusted documents (graph/persisted.py); caching of GET answers.
+    persisted_queries_enabled: bool = Field(
+        True, description="Accept Apollo automatic persisted queries (a hash first, the text on a miss)."
+    )
+    persisted_queries_cache_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Size of this process's LRU of persisted queries (without redis_url)."
+    )
+    persisted_queries_ttl_seconds: int = Field(
+        7 * 24 * 3600, ge=60, description="How long Redis keeps a persisted query after it was last registered."
+    )
+    trusted_documents: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Paths of persisted-documents.json manifests (GraphQL Codegen client preset: "
+        "{hash: document}), comma-separated in the environment.",
+    )
+    trusted_documents_only_for_partners: bool = Field(
+        False, description="Partner keys may run only the trusted documents (internal users: any query)."
+    )
+    get_cache_max_age_seconds: int = Field(
+        0, ge=0, le=3600, description="max-age of `Cache-Control: private` on error-free GET query answers."
+    )
+
+    # Early warnings (graph/crm/warnings.py): thresholds are [yellow, orange, red], ascending.
+    warnings_sweep_enabled: bool = Field(
+        False, description="Run the early-warning sweep inside the server process every warnings_sweep_interval_seconds."
+    )
+    warnings_sweep_interval_seconds: float = Field(3600, gt=0, description="Seconds between in-process sweeps.")
+    warning_order_overdue_days: list[int] = Field(
+        default_factory=lambda: [1, 7, 14], description="Days an open order is past its promised date: yellow, orange, red."
+    )
+    warning_shipment_late_days: list[int] = Field(
+        default_factory=lambda: [1, 3, 7], description="Days a shipment is past its expected arrival: yellow, orange, red."
+    )
+    warning_quality_objections: list[int] = Field(
+        default_factory=lambda: [2, 3, 5],
+        description="Quality objections by one customer on one product within the window: yellow, orange, red.",
+    )
+    warning_quality_window_days: int = Field(90, ge=1, description="Window of the product-quality rule.")
+    warning_complaints: list[int] = Field(
+        default_factory=lambda: [2, 3, 5],
+        description="A customer's complaints within the window (and above its baseline rate): yellow, orange, red.",
+    )
+    warning_complaint_window_days: int = Field(30, ge=1, description="Recent window of the complaints rule.")
+    warning_complaint_baseline_days: int = Field(
+        90, ge=1, description="The window before the recent one that sets a customer's usual complaint rate."
+    )
+    warning_trend_days: int = Field(7, ge=1, description="A warning's trend compares its measure with this many days earlier.")
+
     shutdown_timeout_seconds: float = Field(
         30, gt=0, le=600, description="On SIGTERM, how long in-flight requests may finish before connections are closed."
+    )
+
+    portal_dir: str | None = Field(
+        default_factory=lambda: str(Path(__file__).resolve().parent.parent / "examples" / "portal" / "dist"),
+        description="Built example portal (`npm run build` in examples/portal) served at /portal when the "
+        "directory exists; empty: never serve it.",
     )
 
     @field_validator("database_url")
@@ -138,7 +193,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_documents", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -155,6 +210,21 @@ class Settings(BaseSettings):
         for origin in value:
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ValueError(f"cors_origins: {origin!r} is not an origin like https://portal.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _partners_have_documents(self) -> Settings:
+        if self.trusted_documents_only_for_partners and not self.trusted_documents:
+            raise ValueError("trusted_documents_only_for_partners needs trusted_documents (manifest paths)")
+        return self
+
+    @field_validator(
+        "warning_order_overdue_days", "warning_shipment_late_days", "warning_quality_objections", "warning_complaints"
+    )
+    @classmethod
+    def _three_ascending_levels(cls, value: list[int]) -> list[int]:
+        if len(value) != 3 or value[0] < 1 or not value[0] < value[1] < value[2]:
+            raise ValueError("give three ascending positive thresholds: yellow, orange, red (e.g. [1, 7, 14])")
         return value
 
     @model_validator(mode="after")

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.access import Principal, visible
 from graph.audit import audit_rows, node_type_name
+from graph.crm.warnings import evaluate_changes
+from graph.db import SQLITE_IMMEDIATE
 from graph.errors import ErrorCode, UserInputError
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
@@ -119,8 +121,11 @@ async def transaction(
     async with session_factory() as session:
         try:
             async with session.begin():
+                # SQLite: take the write lock first (graph.db.SQLITE_IMMEDIATE); no-op elsewhere.
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
                 uow = UnitOfWork(session, principal, operation, request_id)
                 yield uow
+                await evaluate_changes(uow)  # early-warning rules over what changed, same transaction
                 await uow._before_commit()
         except IntegrityError as exc:
             # A race the validation could not see (e.g. two clients creating the same sku).

@@ -60,9 +60,14 @@ class Backend:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    async def statements(self, query: str, variables: dict[str, Any] | None = None) -> tuple[dict, int]:
-        """Run a query and return (data, SQL statements it took)."""
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+    async def statements(
+        self, query: str, variables: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> tuple[dict, int]:
+        """Run a query (as `key`, else as admin) and return (data, SQL statements it took)."""
+        headers = {"authorization": f"Bearer {key}"} if key else None
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         body = response.json()
         assert "errors" not in body, body["errors"]
         return body["data"], body["extensions"]["sqlStatements"]

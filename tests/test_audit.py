@@ -329,3 +329,18 @@ def test_changes_are_stored_json_safe_without_bookkeeping_noise() -> None:
         "links": [["a"], ["a", "b"]],
     }
     assert json_safe({"nested": [Decimal("1"), Colour.RED]}) == {"nested": ["1", "red"]}
+
+
+def test_every_audited_table_names_its_node_type() -> None:
+    """An audit event carries the node id of what changed: a table added without an entry in
+    NODE_TYPE_NAMES would silently lose it. Bookkeeping tables are the only exceptions."""
+    from graph.audit import NODE_TYPE_NAMES, SERVICE_RECORDS
+    from graph.models import Base
+    from graph.schema import NODE_TYPES
+
+    bookkeeping = {
+        "audit_events", "idempotency_keys", "outbox_events", "status_transitions",
+        "webhook_deliveries", "webhook_endpoints",
+    }
+    assert set(Base.metadata.tables) - set(NODE_TYPE_NAMES) - {SERVICE_RECORDS} == bookkeeping
+    assert all(name in NODE_TYPES for name in NODE_TYPE_NAMES.values() if name)

@@ -53,6 +53,7 @@ class ServiceRecord(Record, Base):
         Index("ix_service_records_assignee_id", "assignee_id"),
         Index("ix_service_records_contact_id", "contact_id"),
         Index("ix_service_records_order_line_id", "order_line_id"),
+        Index("ix_service_records_campaign_id", "campaign_id"),
     )
 
     kind: Mapped[ServiceRecordKind] = mapped_column(enum_column(ServiceRecordKind), nullable=False)
@@ -83,3 +84,5 @@ class ServiceRecord(Record, Base):
     # Satisfaction survey responses
     score: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[str | None] = mapped_column(Text)
+    # The survey campaign a response answers (graph/models/relationship.py); None for ad-hoc ones.
+    campaign_id: Mapped[int | None] = mapped_column(fk_type(), ForeignKey("survey_campaigns.id"))

@@ -169,7 +169,19 @@ async def create_organization(uow: UnitOfWork, data: dict[str, Any]) -> m.Organi
     _apply_roles(values, data["roles"])
     org = await uow.create(m.Organization(**values))
     await _save_addresses(uow, org, data.get("addresses") or [])
+    if org.tier is not None:
+        await _record_tier(uow, org.id, None, org.tier, "Tier given when the organization was created.")
     return org
+
+
+async def _record_tier(
+    uow: UnitOfWork, org_id: int, before: m.CustomerTier | None, tier: m.CustomerTier, reason: str
+) -> None:
+    # Imported late: the CRM rules import the resolvers' helpers.
+    from graph.crm.tiers import record_tier_change
+    from graph.models.crm import TierChangeSource
+
+    await record_tier_change(uow, org_id, before, tier, reason, TierChangeSource.MANUAL, utcnow())
 
 
 async def update_organization(uow: UnitOfWork, org: m.Organization, data: dict[str, Any]) -> m.Organization:
@@ -184,7 +196,11 @@ async def update_organization(uow: UnitOfWork, org: m.Organization, data: dict[s
     values = {k: data[k] for k in _FIELDS if k in data}
     if "roles" in data:
         _apply_roles(values, data["roles"])
+    before = org.tier
     await uow.update(org, values)
+    if org.tier is not None and org.tier is not before:
+        # No reason field here: setCustomerTier is the way to give one.
+        await _record_tier(uow, org.id, before, org.tier, "Set with updateOrganization (no reason given).")
     if data.get("addresses"):
         await _save_addresses(uow, org, data["addresses"])
     return org

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -14,6 +14,8 @@ from graph.context import Info
 from graph.loaders import NO_FILTER, Relation
 from graph.models import organizations as m
 from graph.models import people as pm
+from graph.models import products as prm
+from graph.pagination import Include
 from graph.resolvers import interactions as ir
 from graph.resolvers import orders as orr
 from graph.resolvers import organizations as r
@@ -21,6 +23,7 @@ from graph.resolvers import people as pr
 from graph.resolvers import products as prr
 from graph.resolvers import service as sr
 from graph.resolvers.contracts import CONTRACTS_OF_ORGANIZATION, contract_filter
+from graph.types import relationship as relationship_fields
 from graph.types.common import (
     After,
     Before,
@@ -47,6 +50,7 @@ from graph.types.common import (
 from graph.types.refs import (
     ContactRef,
     ContractRef,
+    EarlyWarningRef,
     InteractionRef,
     OrderLineRef,
     OrderRef,
@@ -55,6 +59,9 @@ from graph.types.refs import (
     SupplyRef,
     UserRef,
 )
+
+# A quality objection's product, read with the service records when selected.
+RECORD_INCLUDES = (Include("product", prm.Product, sr.RECORD.c.product_id),)
 
 OrganizationStatus = strawberry.enum(m.OrganizationStatus, description="Whether we do business with it.")
 OrganizationRole = strawberry.enum(m.OrganizationRole, description="A part an organization plays in our chain.")
@@ -303,8 +310,13 @@ class Organization(relay.Node):
         return await nested_connection(
             info, sr.RECORDS_OF_ORGANIZATION, self.id, build_service_record,
             sr.service_record_filter(filter, freeze(filter)), "opened_at", SortDirection.DESC,
-            first, after, last, before,
+            first, after, last, before, include=RECORD_INCLUDES,
         )
+
+    # CRM relationship (graph/types/relationship.py), internal only.
+    satisfaction = relationship_fields.satisfaction_field
+    opportunities = relationship_fields.opportunities_field
+    recommended_products = relationship_fields.recommended_products_field
 
     @strawberry.field(description="Calls, emails, faxes, messages and meetings with this organization, newest first.")
     async def interactions(
@@ -320,6 +332,80 @@ class Organization(relay.Node):
             ir.interaction_filter(filter, freeze(filter)), "occurred_at", SortDirection.DESC,
             first, after, None, None,
         )
+
+    @strawberry.field(
+        description="Early warnings concerning it, newest first: as the customer, or (concerning: SUPPLIER; the "
+        "default for a non-customer) as the supplier named by product-quality warnings. Internal only."
+    )
+    async def warnings(
+        self, info: Info,
+        concerning: Annotated[
+            Annotated["WarningParty", strawberry.lazy("graph.types.early_warnings")] | None,
+            strawberry.argument(description="As the customer or as the supplier (default: by its roles)."),
+        ] = None,
+        filter: Annotated["WarningFilter", strawberry.lazy("graph.types.early_warnings")] | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[EarlyWarningRef]:
+        from graph.resolvers import early_warnings as wr
+        from graph.types.early_warnings import WarningParty, warnings_connection
+
+        as_supplier = concerning is WarningParty.SUPPLIER or (concerning is None and not self.is_customer)
+        relation = wr.WARNINGS_OF_SUPPLIER if as_supplier else wr.WARNINGS_OF_CUSTOMER
+        return await warnings_connection(info, relation, self.id, filter, first, after)
+
+    @internal(
+        "CRM figures of this customer as of a moment (default now): revenue and margin, RFM, churn risk, "
+        "lifetime value, lifecycle stage. Null for non-customers. Internal only."
+    )
+    async def insights(
+        self, info: Info,
+        as_of: Annotated[datetime | None, strawberry.argument(description="The moment the figures are taken at (default now).")] = None,
+    ) -> Annotated["CustomerInsights", strawberry.lazy("graph.types.crm")] | None:
+        from graph.types.crm import organization_insights
+
+        return await organization_insights(info, self.id, self.is_customer, as_of)
+
+    @internal("Revenue, cost and margin per period (default: from the same month last year to today). Internal only.")
+    async def revenue_by_period(
+        self, info: Info,
+        grain: Annotated[
+            Annotated["PeriodGrain", strawberry.lazy("graph.types.crm")] | None,
+            strawberry.argument(description="MONTH (default), QUARTER or YEAR."),
+        ] = None,
+        from_: Annotated[date | None, strawberry.argument(name="from", description="First day (UTC).")] = None,
+        to: Annotated[date | None, strawberry.argument(description="Last day (UTC), inclusive.")] = None,
+    ) -> list[Annotated["PeriodRevenue", strawberry.lazy("graph.types.crm")]]:
+        from graph.types.crm import revenue_by_period_of
+
+        return await revenue_by_period_of(info, self.id, grain, from_, to)
+
+    @internal("Tier changes of this customer with date, reason and approver, newest first. Internal only.")
+    async def tier_history(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Annotated["TierChange", strawberry.lazy("graph.types.crm")]]:
+        from graph.types.crm import tier_history_connection
+
+        return await tier_history_connection(info, self.id, first, after)
+
+    @internal("Lifecycle-stage changes of this customer, newest first. Internal only.")
+    async def lifecycle_history(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Annotated["LifecycleChange", strawberry.lazy("graph.types.crm")]]:
+        from graph.types.crm import lifecycle_history_connection
+
+        return await lifecycle_history_connection(info, self.id, first, after)
+
+    @internal("Visits planned to this customer, latest planned day first. Internal only.")
+    async def visit_plans(
+        self, info: Info,
+        filter: Annotated["VisitPlanFilter", strawberry.lazy("graph.types.crm")] | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Annotated["VisitPlan", strawberry.lazy("graph.types.crm")]]:
+        from graph.types.crm import visit_plans_connection
+
+        return await visit_plans_connection(info, self.id, filter, first, after)
 
 
 build_organization = row_builder(Organization, renames={"credit_limit_amount": "credit_limit"})

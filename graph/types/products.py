@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -39,7 +40,7 @@ from graph.types.common import (
     row_builder,
     updating,
 )
-from graph.types.refs import OrderLineRef, OrganizationRef, ServiceRecordRef
+from graph.types.refs import EarlyWarningRef, OrderLineRef, OrganizationRef, ServiceRecordRef
 
 ProductStatus = strawberry.enum(m.ProductStatus, description="Whether a product is sold.")
 
@@ -106,6 +107,18 @@ class Product(relay.Node):
             info, sr.RECORDS_OF_PRODUCT, self.id, build_service_record, sr.service_record_filter(None, None),
             "opened_at", SortDirection.DESC, first, after, None, None,
         )
+
+    @strawberry.field(description="Early warnings about this product (product quality), newest first. Internal only.")
+    async def warnings(
+        self, info: Info,
+        filter: Annotated["WarningFilter", strawberry.lazy("graph.types.early_warnings")] | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[EarlyWarningRef]:
+        from graph.resolvers import early_warnings as wr
+        from graph.types.early_warnings import warnings_connection
+
+        return await warnings_connection(info, wr.WARNINGS_OF_PRODUCT, self.id, filter, first, after)
 
 
 build_product = row_builder(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -104,12 +105,19 @@ class ServiceRequest(ServiceRecord):
 class Complaint(ServiceRecord):
     severity: Severity | None = doc("How serious it is.")
     evidence_links: list[str] | None = doc("Links to photos and documents.")
+    order_line_id: strawberry.Private[int | None]
     compensation_amount: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
 
     @strawberry.field(description="Compensation granted to the customer.", permission_classes=[BuyerPrices])
     def compensation(self) -> Money | None:
         return money(self.compensation_amount, self.currency)
+
+    @strawberry.field(description="The order line complained about, if the complaint names one.")
+    async def order_line(self, info: Info) -> OrderLineRef | None:
+        from graph.types.orders import build_line
+
+        return await load_one(info, om.OrderLine, self.order_line_id, build_line)
 
 
 @strawberry.type(description="An objection to the quality of delivered goods, tied to an order line or product.")
@@ -150,6 +158,16 @@ class Visit(ServiceRecord):
 class SatisfactionSurvey(ServiceRecord):
     score: int | None = doc("Score from 0 (worst) to 10 (best).")
     comments: str | None = doc("The customer's comments.")
+    campaign_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The survey campaign this response answers, if any (internal users only).")
+    async def campaign(
+        self, info: Info
+    ) -> Annotated["SurveyCampaign", strawberry.lazy("graph.types.relationship")] | None:
+        from graph.models.relationship import SurveyCampaign as CampaignRecord
+        from graph.types.relationship import build_campaign
+
+        return await load_one(info, CampaignRecord, self.campaign_id, build_campaign)
 
 
 _KIND_BUILDERS = {

@@ -37,7 +37,7 @@ current_statement_log: contextvars.ContextVar[StatementLog | None] = contextvars
 
 def _count_statement(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
     log = current_statement_log.get()
-    if log is not None:
+    if log is not None and not statement.startswith("BEGIN"):  # SQLite's BEGIN (below) is no query
         log.statements.append(statement)
 
 
@@ -51,6 +51,20 @@ def _sqlite_pragmas(busy_timeout_ms: int):
         cursor.close()
 
     return on_connect
+
+
+# Execution option of a connection that will write (graph.writes.transaction): its transaction
+# starts with BEGIN IMMEDIATE, taking the write lock up front (waiting up to the busy timeout
+# for it), so its reads and writes see one snapshot. A transaction holding a read snapshot that
+# then writes cannot wait: when another writer committed in between, SQLite refuses at once
+# with "database is locked". Other connections keep the driver's behaviour (reads outside a
+# transaction, BEGIN just before the first write), which never holds a snapshot into a write.
+SQLITE_IMMEDIATE = "partnergraph_sqlite_immediate"
+
+
+def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    if conn.get_execution_options().get(SQLITE_IMMEDIATE, False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(url: str) -> bool:
@@ -69,6 +83,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         connect_args: dict[str, object] = {"timeout": settings.connect_timeout_seconds}
         if settings.statement_timeout_ms:
@@ -111,6 +126,7 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 __all__ = [
+    "SQLITE_IMMEDIATE",
     "Engine",
     "StatementLog",
     "create_engine",

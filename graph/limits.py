@@ -114,6 +114,54 @@ def query_cost(
     # Prices depend only on scalar variables (page sizes, id lists, @skip/@include flags):
     # coercing input objects too would redo, for a 500-order sync, what execution does anyway.
     definitions = [d for d in operation.variable_definitions or () if _is_scalar_variable(schema, d)]
+    # The same document with the same scalar variables has the same price: priced once.
+    key = _cost_key(schema, document, operation_name, pages, definitions, variables or {})
+    if key is not None and key in _PRICES:
+        return _PRICES[key]
+    cost = _price(schema, document, operation, definitions, variables, pages)
+    if key is not None:
+        if len(_PRICES) >= _PRICES_KEPT:
+            _PRICES.pop(next(iter(_PRICES)))  # the oldest
+        _PRICES[key] = cost
+    return cost
+
+
+_PRICES: dict[tuple, int | None] = {}
+_PRICES_KEPT = 1024
+
+
+def _cost_key(
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None,
+    pages: PageSizes,
+    definitions: list[Any],
+    variables: dict[str, Any],
+) -> tuple | None:
+    """What a price depends on, or None when a variable's value cannot be a key."""
+    values = tuple(
+        (d.variable.name.value, _frozen(variables.get(d.variable.name.value))) for d in definitions
+    )
+    key = (id(schema), document, operation_name, pages, values)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
+def _price(
+    schema: GraphQLSchema,
+    document: Any,
+    operation: Any,
+    definitions: list[Any],
+    variables: dict[str, Any] | None,
+    pages: PageSizes,
+) -> int | None:
     coerced = get_variable_values(schema, definitions, variables or {})
     if isinstance(coerced, list):
         return None
@@ -453,7 +501,7 @@ class QueryCostLimiter(SchemaExtension):
         schema = execution_context.schema._schema
         document = execution_context.graphql_document
         introspection_allowed = settings.partner_introspection or principal.is_internal
-        if not introspection_allowed and validate(schema, document, [NoSchemaIntrospectionCustomRule]):
+        if not introspection_allowed and _introspects(schema, document):
             return _refusal("Introspection is turned off for partners.", "INTROSPECTION_DISABLED")
         cost = query_cost(
             schema,
@@ -515,6 +563,20 @@ class QueryCostLimiter(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self._report} if self._report is not None else {}
+
+
+_INTROSPECTING: dict[tuple[int, Any], bool] = {}
+
+
+def _introspects(schema: GraphQLSchema, document: Any) -> bool:
+    """Whether the document reads the schema (validated once per document, not per request)."""
+    key = (id(schema), document)
+    found = _INTROSPECTING.get(key)
+    if found is None:
+        if len(_INTROSPECTING) >= _PRICES_KEPT:
+            _INTROSPECTING.pop(next(iter(_INTROSPECTING)))
+        found = _INTROSPECTING[key] = bool(validate(schema, document, [NoSchemaIntrospectionCustomRule]))
+    return found
 
 
 def _cost_report(cost: int, available: float, budgets: CostBudgets) -> dict[str, Any]:

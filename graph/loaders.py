@@ -3,6 +3,11 @@
 `Loaders` is built fresh for each request (a loader shared across requests would leak
 one caller's rows into another's) and reads only through the request's `Reader`, so the
 same visibility rules apply to batched loads as to everything else.
+
+Levels that the client selects together are folded into fewer statements: a page may carry
+its parents' total counts (a window count) and the to-one records its rows point at
+(`Include`: a LEFT JOIN to the scoped SELECT of that model), and every row a page returns
+is remembered, so a later lookup by id of a row already read costs nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from strawberry.dataloader import DataLoader
 
-from graph.pagination import Page, PageRequest, fetch_pages_per_parent
+from graph.pagination import Include, Page, PageRequest, fetch_pages_per_parent
 from graph.reader import Reader
 
 
@@ -39,6 +44,7 @@ class Filter:
 
 
 NO_FILTER = Filter(key=(), conditions=())
+NOT_SEEN = object()  # Loaders.seen(): no row of that id has been read yet
 
 
 class Loaders:
@@ -50,6 +56,25 @@ class Loaders:
         # Filters are keyed per relation: equal keys from different domains mean different SQL.
         self._filters: dict[tuple[str, Hashable], Filter] = {}
         self._named: dict[str, DataLoader] = {}
+        self.selections: dict[int, Any] = {}  # connection_selection() per field node (graph.types.common)
+        # Rows already read (by pages or joins) per model: by-id lookups use them first.
+        self._seen: dict[type, dict[int, Any]] = defaultdict(dict)
+
+    def remember(self, model: type, rows: Sequence[Any]) -> None:
+        """Rows of `model` read through the scoped reader: later by-id loads reuse them."""
+        seen = self._seen[model]
+        for row in rows:
+            seen[row.id] = row
+
+    def seen(self, model: type, record_id: int) -> Any:
+        """The row of `model` this request already read (None: read as not visible), else NOT_SEEN."""
+        return self._seen.get(model, {}).get(record_id, NOT_SEEN)
+
+    def _remember_missing(self, model: type, ids: Sequence[int]) -> None:
+        """Ids a scoped join found no visible row for: a by-id load would return None too."""
+        seen = self._seen[model]
+        for record_id in ids:
+            seen.setdefault(record_id, None)
 
     def by_id(self, model: type) -> DataLoader[int, Row | None]:
         loader = self._by_id.get(model)
@@ -59,24 +84,40 @@ class Loaders:
         return loader
 
     async def _load_by_id(self, model: type, ids: Sequence[int]) -> list[Row | None]:
-        stmt = self.reader.select(model).where(model.__table__.c.id.in_(set(ids)))
-        found = {row.id: row for row in await self.reader.rows(stmt)}
+        seen = self._seen.get(model, {})
+        missing = {i for i in ids if i not in seen}
+        found = {i: seen[i] for i in ids if i in seen}
+        if missing:
+            stmt = self.reader.select(model).where(model.__table__.c.id.in_(missing))
+            found.update((row.id, row) for row in await self.reader.rows(stmt))
         return [found.get(i) for i in ids]
 
-    async def page(self, relation: Relation, parent_id: int, request: PageRequest, filter: Filter) -> Page:
+    async def page(
+        self,
+        relation: Relation,
+        parent_id: int,
+        request: PageRequest,
+        filter: Filter,
+        *,
+        include: tuple[Include, ...] = (),
+        with_total: bool = False,
+    ) -> Page:
+        """The page of `parent_id`'s list; `include` joins the to-one records the client
+        selected under each row, `with_total` counts the whole list in the same statement."""
         self._filters[(relation.name, filter.key)] = filter
         loader = self._pages.get(relation)
         if loader is None:
             loader = DataLoader(load_fn=lambda keys: self._load_pages(relation, keys))
             self._pages[relation] = loader
-        return await loader.load((parent_id, request, filter.key))
+        return await loader.load((parent_id, request, filter.key, include, with_total))
 
     async def _load_pages(self, relation: Relation, keys: Sequence[tuple]) -> list[Page]:
         groups: dict[tuple, list[int]] = defaultdict(list)
-        for parent_id, request, filter_key in keys:
-            groups[(request, filter_key)].append(parent_id)
+        for parent_id, *shape in keys:
+            groups[tuple(shape)].append(parent_id)
         results: dict[tuple, Page] = {}
-        for (request, filter_key), parent_ids in groups.items():
+        for shape, parent_ids in groups.items():
+            request, filter_key, include, with_total = shape
             conditions = relation.where + self._filters[(relation.name, filter_key)].conditions
             pages = await fetch_pages_per_parent(
                 self.reader,
@@ -86,9 +127,15 @@ class Loaders:
                 request,
                 conditions,
                 relation.join,
+                include=include,
+                with_total=with_total,
             )
             for parent_id, page in pages.items():
-                results[(parent_id, request, filter_key)] = page
+                self.remember(relation.model, page.rows)
+                for model, rows, absent in page.included.values():
+                    self.remember(model, rows)
+                    self._remember_missing(model, absent)
+                results[(parent_id, *shape)] = page
         return [results[key] for key in keys]
 
     async def count(self, relation: Relation, parent_id: int, filter: Filter) -> int:

@@ -346,7 +346,11 @@ class RequestObserver:
                 exchange.status = message["status"]
                 headers = {k.lower(): v for k, v in message.get("headers", [])}
                 exchange.content_type = headers.get(b"content-type", b"").decode("latin-1")
-            elif message["type"] == "http.response.body" and len(exchange.response_body) <= _INSPECT_LIMIT:
+            elif (
+                message["type"] == "http.response.body"
+                and len(exchange.response_body) <= _INSPECT_LIMIT
+                and "graphql_payload" not in scope["state"]  # the view handed over the result itself
+            ):
                 exchange.response_body += message.get("body", b"")
             await send(message)
 
@@ -367,8 +371,11 @@ class RequestObserver:
         statements = state.get("statements")
         principal = state.get("principal")
         is_graphql = path == GRAPHQL_PATH
-        body = _response_json(exchange) if is_graphql else None
-        operation = _operation_name(scope, exchange) if is_graphql else None
+        # The view leaves the response payload and the operation sent in the state: reading
+        # them there spares a second JSON parse of both bodies on every request.
+        payload = state.get("graphql_payload")
+        body = payload if isinstance(payload, dict) else (_response_json(exchange) if is_graphql else None)
+        operation = _operation_name(scope, exchange, state.get("operation_sent", False)) if is_graphql else None
         cost = _requested_cost(body)
         outcome = _outcome(exchange.status, body, state.get("request_error", False)) if is_graphql else None
 
@@ -453,11 +460,18 @@ def _response_json(exchange: _Exchange) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _operation_name(scope: Scope, exchange: _Exchange) -> str | None:
+def _operation_name(scope: Scope, exchange: _Exchange, sent: Any = False) -> str | None:
     """The operation the client named (operationName), else the first named one in the
-    document (an approximation: the document is not parsed here), else None."""
+    document (an approximation: the document is not parsed here), else None.
+
+    `sent` is (operationName, query) as the view read them (None: a batch), False when the
+    view did not get that far and the request body is read here."""
     payload: dict[str, Any] = {}
-    if scope.get("method") == "GET":
+    if sent is None:
+        return None
+    if sent is not False:
+        payload = {"operationName": sent[0], "query": sent[1]}
+    elif scope.get("method") == "GET":
         from urllib.parse import parse_qs
 
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry import relay
 from strawberry.permission import BasePermission
 
@@ -17,8 +18,8 @@ from graph.access import WRITE_ROLES, PrincipalKind
 from graph.context import Info
 from graph.errors import ErrorCode as _ErrorCode
 from graph.errors import FieldError, UserInputError
-from graph.loaders import Filter, Relation
-from graph.pagination import Page, PageRequest, encode_cursor, fetch_page, page_request
+from graph.loaders import NOT_SEEN, Filter, Relation
+from graph.pagination import Include, Page, PageRequest, encode_cursor, fetch_page, page_request
 from graph.writes import UnitOfWork, expect_version, transaction
 
 T = TypeVar("T")
@@ -210,6 +211,40 @@ Before = Annotated[str | None, strawberry.argument(description="Return items bef
 
 
 
+def _fields(selection_set: Any, fragments: dict[str, Any]) -> Any:
+    """The fields of a selection set, through inline fragments and fragment spreads."""
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            yield from _fields(fragments[selection.name.value].selection_set, fragments)
+
+
+def connection_selection(info: Info) -> tuple[frozenset[str], frozenset[str]]:
+    """(fields the client selected on this connection, fields selected on its nodes).
+
+    Computed once per field of the document per request (sibling parents share it)."""
+    raw = info._raw_info
+    cache = info.context.loaders.selections
+    key = id(raw.field_nodes[0])
+    found = cache.get(key)
+    if found is None:
+        top: set[str] = set()
+        nodes: set[str] = set()
+        for field_node in raw.field_nodes:
+            for field in _fields(field_node.selection_set, raw.fragments):
+                top.add(field.name.value)
+                if field.name.value != "edges":
+                    continue
+                for edge_field in _fields(field.selection_set, raw.fragments):
+                    if edge_field.name.value == "node":
+                        nodes.update(f.name.value for f in _fields(edge_field.selection_set, raw.fragments))
+        found = cache[key] = (frozenset(top), frozenset(nodes))
+    return found
+
+
 async def list_connection(
     info: Info,
     model: type,
@@ -226,6 +261,7 @@ async def list_connection(
     request = make_page_request(info, model, sort, direction, first, after, last, before)
     reader = info.context.reader
     page = await fetch_page(reader, model, request, filter.conditions)
+    info.context.loaders.remember(model, page.rows)
 
     async def count() -> int:
         return await reader.count(reader.select(model).where(*filter.conditions))
@@ -245,15 +281,25 @@ async def nested_connection(
     after: str | None,
     last: int | None,
     before: str | None,
+    include: tuple[Include, ...] = (),
 ) -> Connection[T]:
-    """A list under a parent, batched with the same list of every sibling parent."""
+    """A list under a parent, batched with the same list of every sibling parent.
+
+    Of `include` (to-one records of the rows), those the client selects on the nodes are
+    read in the page's statement; so is `totalCount` when selected (see graph/loaders.py)."""
     request = make_page_request(info, relation.model, sort, direction, first, after, last, before)
     loaders = info.context.loaders
     if parent_id is None:
         return build_connection(Page([], False, False, request), builder, _zero)
-    page = await loaders.page(relation, parent_id, request, filter)
+    on_connection, on_nodes = connection_selection(info)
+    wanted = tuple(item for item in include if item.name in on_nodes)
+    page = await loaders.page(
+        relation, parent_id, request, filter, include=wanted, with_total="totalCount" in on_connection
+    )
 
     async def count() -> int:
+        if page.total is not None:
+            return page.total
         return await loaders.count(relation, parent_id, filter)
 
     return build_connection(page, builder, count)
@@ -270,13 +316,27 @@ async def load_one(info: Info, model: type, record_id: int | None, builder: Call
     return None if row is None else builder(row)
 
 
+_INPUT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def known_or_load(info: Info, model: type, record_id: int | None, builder: Callable[[Any], T]) -> T | None | Awaitable[T | None]:
+    """`load_one` for a plain (not async) resolver: the object at once when this request has
+    read its row already (joined into a page, or paged itself), else an awaitable."""
+    if record_id is None:
+        return None
+    row = info.context.loaders.seen(model, record_id)
+    if row is NOT_SEEN:
+        return load_one(info, model, record_id, builder)
+    return None if row is None else builder(row)
+
+
 def input_values(data: Any) -> dict[str, Any]:
     """An input object as a dict of the fields the client actually sent (UNSET dropped)."""
-    return {
-        f.name: getattr(data, f.name)
-        for f in dataclasses.fields(data)
-        if getattr(data, f.name) is not strawberry.UNSET
-    }
+    names = _INPUT_FIELDS.get(type(data))
+    if names is None:  # once per input type: a sync batch converts thousands of lines
+        names = _INPUT_FIELDS[type(data)] = tuple(f.name for f in dataclasses.fields(data))
+    values = {name: getattr(data, name) for name in names}
+    return {name: value for name, value in values.items() if value is not strawberry.UNSET}
 
 
 async def mutate(info: Info, work: Callable[[UnitOfWork], Awaitable[Any]]) -> tuple[Any | None, list[UserError]]:

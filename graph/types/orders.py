@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Awaitable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -15,6 +17,7 @@ from graph.loaders import NO_FILTER
 from graph.models import orders as m
 from graph.models import organizations as om
 from graph.models import products as pm
+from graph.pagination import Include
 from graph.resolvers import orders as r
 from graph.resolvers import service as sr
 from graph.types.common import (
@@ -36,6 +39,7 @@ from graph.types.common import (
     freeze,
     input_values,
     internal,
+    known_or_load,
     list_connection,
     load_one,
     nested_connection,
@@ -43,11 +47,17 @@ from graph.types.common import (
     row_builder,
     updating_version,
 )
-from graph.types.refs import OrganizationRef, ProductRef, ServiceRecordRef
+from graph.types.refs import EarlyWarningRef, OrganizationRef, ProductRef, ServiceRecordRef
 
 OrderStatus = strawberry.enum(m.OrderStatus, description="Where an order is in its lifecycle.")
 OrderSource = strawberry.enum(m.OrderSource, description="How an order reached us.")
 ShipmentStatus = strawberry.enum(m.ShipmentStatus, description="Where a shipment is.")
+
+# To-one records of a line read in the lines' own statement when the client selects them.
+LINE_INCLUDES = (
+    Include("product", pm.Product, m.OrderLine.__table__.c.product_id),
+    Include("supplier", om.Organization, m.OrderLine.__table__.c.supplier_id),
+)
 
 
 @strawberry.type(description="One step of an order's or a shipment's lifecycle: the status it took, when, and who.")
@@ -119,9 +129,14 @@ class Order(relay.Node):
         first: First = None,
         after: After = None,
     ) -> Connection[OrderLine]:
+        def build(row) -> OrderLine:  # noqa: ANN001
+            line = build_line(row)
+            line.order_currency = self.currency
+            return line
+
         return await nested_connection(
-            info, r.LINES_OF_ORDER, self.id, build_line, NO_FILTER, "line_number", SortDirection.ASC,
-            first, after, None, None,
+            info, r.LINES_OF_ORDER, self.id, build, NO_FILTER, "line_number", SortDirection.ASC,
+            first, after, None, None, include=LINE_INCLUDES,
         )
 
     @strawberry.field(description="Shipments delivering the order.")
@@ -154,6 +169,18 @@ class Order(relay.Node):
     async def status_history(self, info: Info, first: First = None, after: After = None) -> Connection[StatusChange]:
         return await _status_history(info, r.HISTORY_OF_ORDER, self.id, first, after)
 
+    @strawberry.field(description="Early warnings about this order, newest first. Internal only.")
+    async def warnings(
+        self, info: Info,
+        filter: Annotated["WarningFilter", strawberry.lazy("graph.types.early_warnings")] | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[EarlyWarningRef]:
+        from graph.resolvers import early_warnings as wr
+        from graph.types.early_warnings import warnings_connection
+
+        return await warnings_connection(info, wr.WARNINGS_OF_ORDER, self.id, filter, first, after)
+
 
 build_order = row_builder(Order)
 
@@ -169,40 +196,51 @@ class OrderLine(relay.Node):
     order_id: strawberry.Private[int]
     product_id: strawberry.Private[int]
     supplier_id: strawberry.Private[int | None]
+    # Set when the line is read under its order (Order.lines): its prices need no lookup.
+    order_currency: strawberry.Private[str | None] = dataclasses.field(default=None, init=False)
 
-    async def _currency(self, info: Info) -> str:
-        row = await info.context.loaders.by_id(m.Order).load(self.order_id)
-        return row.currency if row is not None else "CNY"
+    def _money(self, info: Info, amount: Decimal) -> Money | Awaitable[Money]:
+        """The amount in the order's currency: at once when known, else after loading the order."""
+        if self.order_currency is not None:
+            return Money(amount=amount, currency=self.order_currency)
 
+        async def later() -> Money:
+            row = await info.context.loaders.by_id(m.Order).load(self.order_id)
+            return Money(amount=amount, currency=row.currency if row is not None else "CNY")
+
+        return later()
+
+    # Plain (not async) resolvers: under an order they return at once, saving a coroutine and
+    # a loader round per price; elsewhere they return an awaitable that graphql-core awaits.
     @strawberry.field(
         description="Price per unit the customer pays. For internal users and the buying customer only.",
         permission_classes=[BuyerPrices],
     )
-    async def unit_price(self, info: Info) -> Money | None:
-        return Money(amount=self.unit_price_amount, currency=await self._currency(info))
+    def unit_price(self, info: Info) -> Money | None:
+        return self._money(info, self.unit_price_amount)
 
     @strawberry.field(
         description="Quantity times unit price. For internal users and the buying customer only.",
         permission_classes=[BuyerPrices],
     )
-    async def line_total(self, info: Info) -> Money | None:
-        return Money(amount=self.line_total_amount, currency=await self._currency(info))
+    def line_total(self, info: Info) -> Money | None:
+        return self._money(info, self.line_total_amount)
 
     @strawberry.field(description="The order this line belongs to.")
     async def order(self, info: Info) -> Order | None:
         return await load_one(info, m.Order, self.order_id, build_order)
 
     @strawberry.field(description="The product ordered.")
-    async def product(self, info: Info) -> ProductRef | None:
+    def product(self, info: Info) -> ProductRef | None:
         from graph.types.products import build_product
 
-        return await load_one(info, pm.Product, self.product_id, build_product)
+        return known_or_load(info, pm.Product, self.product_id, build_product)
 
     @strawberry.field(description="The supplier fulfilling this line.")
-    async def supplier(self, info: Info) -> OrganizationRef | None:
+    def supplier(self, info: Info) -> OrganizationRef | None:
         from graph.types.organizations import build_organization
 
-        return await load_one(info, om.Organization, self.supplier_id, build_organization)
+        return known_or_load(info, om.Organization, self.supplier_id, build_organization)
 
 
 build_line = row_builder(OrderLine, renames={"unit_price_amount": "unit_price", "line_total_amount": "line_total"})

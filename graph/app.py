@@ -3,14 +3,18 @@
 GraphQL over HTTP follows the spec: POST and GET (queries only on GET; a mutation over GET
 is a 405), `application/graphql-response+json` when the client accepts it (request errors
 are then a 400) and `application/json` otherwise (always 200 for a well-formed request).
+Persisted queries (APQ hashes, trusted documents) are swapped for their text before execution
+(graph/persisted.py); answers carry `Cache-Control` for per-credential data (`_set_cache_headers`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
@@ -18,9 +22,12 @@ from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import MaskErrors
@@ -28,6 +35,7 @@ from strawberry.extensions import MaskErrors
 from graph.access import SYSTEM
 from graph.auth import AuthenticationError, authenticate, credential_of
 from graph.context import Context, ReadsFollowMutations
+from graph.crm.csv_export import report_csv_endpoint
 from graph.db import (
     StatementLog,
     create_engine,
@@ -39,6 +47,7 @@ from graph.db import (
 from graph.http_guards import guards
 from graph.limits import BudgetStores
 from graph.loaders import Loaders
+from graph.persisted import PersistedQueries, PersistedQueryError, requested_hash
 from graph.reader import Reader
 from graph.settings import Settings, get_settings
 
@@ -104,6 +113,31 @@ class GraphQLView(GraphQL):
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
         self.settings = settings
         self.session_factory = session_factory
+        self.persisted = PersistedQueries(settings)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted document by hash has no `query` but is no browser visit.
+        params = request.query_params
+        return super().should_render_graphql_ide(request) and not ({"extensions", "documentId"} & set(params))
+
+    async def execute_operation(
+        self, request: Request, request_adapter: Any, request_data: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Swap persisted-query hashes for their text (graph/persisted.py) before execution."""
+        principal = getattr(request.state, "principal", SYSTEM)
+        items = request_data if isinstance(request_data, list) else [request_data]
+        # For the access line (graph/observability.py): what the client sent, not re-parsed there.
+        request.state.operation_sent = None if isinstance(request_data, list) else (items[0].operation_name, items[0].query)
+        # Only a single request with neither text nor APQ hash may name its document by id.
+        bare = len(items) == 1 and items[0].query is None and "persistedQuery" not in (items[0].extensions or {})
+        document_id = await _document_id(request) if bare and not isinstance(request_data, list) else None
+        for item in items:
+            digest = requested_hash(item.extensions, document_id)
+            resolved = await self.persisted.resolve(item.query, digest, principal)
+            item.query = resolved.query
+            if resolved.register is not None:
+                request.state.persisted_to_register.append((resolved.register, resolved.query))
+        return await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context.build(
@@ -142,6 +176,9 @@ class GraphQLView(GraphQL):
         request.state.request_error = (
             result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
         )
+        request.state.result_errors = getattr(request.state, "result_errors", False) or bool(result.errors)
+        request.state.executed = True
+        request.state.graphql_payload = data  # the access line reads errors and cost from it
         if self.settings.debug and request.state.statements is not None:
             data.setdefault("extensions", {})["sqlStatements"] = request.state.statements.count
         return data
@@ -159,6 +196,9 @@ class GraphQLView(GraphQL):
         statements = StatementLog(request_id=request.headers.get("x-request-id") or uuid.uuid4().hex)
         request.state.statements = statements
         request.state.request_error = False
+        request.state.result_errors = False
+        request.state.executed = False
+        request.state.persisted_to_register = []
         token = current_statement_log.set(statements)
         try:
             response = await self._respond(request)
@@ -168,11 +208,16 @@ class GraphQLView(GraphQL):
             if context is not None:
                 await _close_quietly(context.session)
         response.headers["x-request-id"] = statements.request_id or ""
+        _set_cache_headers(request, response, self.settings)
         await response(scope, receive, send)
 
     async def _respond(self, request: Request) -> Response:
         media_type = _accepted_media_type(request)
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "") and "query" not in request.query_params
+        wants_ide = (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and not ({"query", "extensions", "documentId"} & set(request.query_params))
+        )
         if media_type is None and not wants_ide:
             return _error(406, f"Accept {JSON} or {GRAPHQL_RESPONSE}.", JSON)
         media_type = media_type or JSON
@@ -191,6 +236,10 @@ class GraphQLView(GraphQL):
                 current_statement_log.reset(counting)
         try:
             response = await self.run(request)
+        except PersistedQueryError as exc:
+            # Apollo's format; a client retries a PERSISTED_QUERY_NOT_FOUND with the full text.
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+            return _error(status, exc.message, media_type, code=exc.code)
         except HTTPException as exc:
             status, message = exc.status_code, exc.reason
             if request.method == "GET" and "mutation" in message.lower():
@@ -200,7 +249,35 @@ class GraphQLView(GraphQL):
             response.headers["content-type"] = media_type
             if media_type == GRAPHQL_RESPONSE and request.state.request_error:
                 response.status_code = 400
+        if not request.state.request_error:  # only documents that parsed and validated are kept
+            for digest, document in request.state.persisted_to_register:
+                await self.persisted.remember(digest, document)
         return response
+
+
+async def _document_id(request: Request) -> Any:
+    """`documentId` of a GET's parameters or a JSON POST's body (strawberry ignores it)."""
+    if request.method == "GET":
+        return request.query_params.get("documentId")
+    try:
+        body = json.loads(await request.body())  # starlette cached the body strawberry read
+    except ValueError:
+        return None
+    return body.get("documentId") if isinstance(body, dict) else None
+
+
+def _set_cache_headers(request: Request, response: Response, settings: Settings) -> None:
+    """Answers depend on the credential, so no shared cache may keep one: an error-free GET
+    query answer is `private` (the browser may reuse it for `get_cache_max_age_seconds`),
+    everything else (POST, mutations, errors, refusals) is `no-store`."""
+    if "cache-control" in response.headers:
+        return
+    state = request.state
+    if request.method == "GET" and response.status_code == 200 and state.executed and not state.result_errors:
+        response.headers["cache-control"] = f"private, max-age={settings.get_cache_max_age_seconds}"
+    else:
+        response.headers["cache-control"] = "no-store"
+    response.headers.append("vary", "Authorization, X-API-Key, Accept")
 
 
 async def _close_quietly(session: Any) -> None:
@@ -223,6 +300,40 @@ def _error(
     if code is not None:
         error["extensions"] = {"code": code}
     return JSONResponse({"errors": [error]}, status_code=status, media_type=media_type, headers=headers)
+
+
+class PortalFiles(StaticFiles):
+    """The built example portal (examples/portal) under /portal: a single-page app, so a client
+    route like /portal/orders/<id> is answered with index.html; a missing asset stays a 404."""
+
+    # The portal talks only to /graphql on this origin, never embeds or is embedded.
+    SECURITY_HEADERS = {
+        "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+    }
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except StarletteHTTPException as exc:
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+            response = await super().get_response("index.html", scope)
+        # Hashed assets never change; index.html must be revalidated to pick up a new build.
+        immutable = path.startswith("assets/") and response.status_code == 200
+        response.headers["cache-control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
+        response.headers.update(self.SECURITY_HEADERS)
+        return response
+
+
+def portal_routes(settings: Settings) -> list[Mount]:
+    """/portal when the portal is built (index.html in `portal_dir`); nothing otherwise."""
+    directory = Path(settings.portal_dir) if settings.portal_dir else None
+    if directory is None or not (directory / "index.html").is_file():
+        return []
+    return [Mount("/portal", app=PortalFiles(directory=directory, html=True), name="portal")]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -285,11 +396,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             counter = observability.webhook_deliveries_counter(app)
             worker = WebhookWorker(session_factory, settings, counter=counter)
             worker.start()
+        sweeper = None
+        if settings.warnings_sweep_enabled:  # early-warning sweeps on a schedule (graph/crm/sweep.py)
+            from graph.crm.sweep import WarningSweeper
+            from graph.crm.warnings import RuleConfig
+
+            sweeper = WarningSweeper(
+                session_factory, settings.warnings_sweep_interval_seconds, RuleConfig.from_settings(settings)
+            )
+            sweeper.start()
+            app.state.warning_sweeper = sweeper
         yield
+        if sweeper is not None:
+            await sweeper.stop()
         if worker is not None:
             await worker.stop()
         await change_notifier.aclose()
         await budget_stores.aclose()
+        await view.persisted.aclose()
         await engine.dispose()
         if replica_engine is not None:
             await replica_engine.dispose()
@@ -300,6 +424,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),  # subscriptions: graphql-transport-ws
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/reports/{name}.csv", report_csv_endpoint),  # graph/crm/csv_export.py
+            *portal_routes(settings),  # the example portal, when built
         ],
         lifespan=lifespan,
         middleware=guards(settings),

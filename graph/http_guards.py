@@ -9,8 +9,9 @@
   a POST whose Content-Type a page may send cross-site without a CORS preflight
   (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`, or none) is a
   400 unless it carries a header no page can add without a preflight (`x-requested-with`,
-  `apollo-require-preflight`, `x-apollo-operation-name`); and a GET query that brings a
-  `Cookie` but no `Authorization` / `X-Api-Key` (a link, an `<img>`, a form) is a 400.
+  `apollo-require-preflight`, `x-apollo-operation-name`); and a GET query (as text, or as a
+  persisted hash in `extensions` / `documentId`) that brings a `Cookie` but no
+  `Authorization` / `X-Api-Key` (a link, an `<img>`, a form) is a 400.
   JSON POSTs, from GraphiQL and every client library, need a preflight: CORS governs them.
 - **CORS**: browsers on the origins listed in `cors_origins` may call us (starlette's
   CORSMiddleware); any other origin's preflight is refused.
@@ -125,7 +126,8 @@ def _csrf_refusal(scope: Scope) -> str | None:
                 "send application/json, or add an X-Requested-With header."
             )
     cookie_without_credential = b"cookie" in headers and not any(h in headers for h in CREDENTIAL_HEADERS)
-    is_query = "query" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    is_query = bool({"query", "extensions", "documentId"} & params.keys())  # text, or a persisted hash
     if scope["method"] == "GET" and cookie_without_credential and is_query:
         return "A GET query with a Cookie and no Authorization could come from another site's page; send Authorization."
     return None
@@ -143,6 +145,8 @@ def guards(settings: Settings) -> list[Middleware]:
             "content-type",
             "accept",
             "x-request-id",
+            "apollographql-client-name",  # Apollo Client's client awareness
+            "apollographql-client-version",
             *(h.decode() for h in PREFLIGHT_HEADERS),
         ],
         "expose_headers": ["x-request-id", "retry-after"],

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from graph.access import INTERNAL_ROLES, PARTNER_ROLES, ROLES, Principal
@@ -26,6 +28,8 @@ from graph.models.organizations import Organization
 from graph.models.people import User
 from graph.models.security import ApiKey
 from graph.settings import Settings
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "pgk_"
 SCOPES = ("read", "write")
@@ -167,10 +171,28 @@ async def _authenticate_key(key: str, session_factory: async_sessionmaker) -> Pr
             raise AuthenticationError("This API key has been revoked.")
         if api_key.expires_at is not None and api_key.expires_at <= now:
             raise AuthenticationError("This API key has expired.")
-        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-            await session.execute(update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
-            await session.commit()
-        return principal_of_key(api_key)
+        principal = principal_of_key(api_key)
+        stale = api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION
+    if stale:
+        await _touch(session_factory, api_key.id, now)
+    return principal
+
+
+async def _touch(session_factory: async_sessionmaker, key_id: int, now: datetime) -> None:
+    """Record when a key was last used: in a transaction of its own that starts with the write
+    (SQLite cannot upgrade a read transaction to a write once another writer has committed, and
+    would refuse the request), only when the stored time is older, and never failing the request
+    for bookkeeping."""
+    try:
+        async with session_factory() as session, session.begin():
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id)
+                .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION))
+                .values(last_used_at=now)
+            )
+    except DBAPIError:
+        log.warning("could not record the last use of API key %s; the request goes on", key_id, exc_info=True)
 
 
 def _authenticate_jwt(token: str, settings: Settings) -> Principal:

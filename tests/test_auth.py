@@ -275,3 +275,25 @@ async def test_a_read_scoped_key_never_writes_whatever_its_role(backend: Backend
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     bad = await backend.gql('mutation { createApiKey(input: {name: "x", role: "admin", scopes: ["root"]}) { errors { field code } } }')
     assert bad["createApiKey"]["errors"] == [{"field": ["scopes"], "code": "INVALID"}]
+
+
+async def test_idle_keys_used_concurrently_beside_writers_never_fail(backend: Backend) -> None:
+    """Recording a key's last use once a minute must not turn a read into a failed write: on
+    SQLite, a read transaction cannot become a write once another writer has committed, so the
+    stamp has a transaction of its own and a failure to stamp never fails the request."""
+    import asyncio
+
+    keys = [await backend.key("admin") for _ in range(6)]  # all idle: each request would stamp
+
+    async def read(key: str) -> dict:
+        return await backend.gql("{ orders(first: 2) { edges { node { number } } } }", errors=True, key=key)
+
+    async def write(i: int) -> dict:
+        return await backend.gql(
+            'mutation($n: String!) { createOrganization(input: {name: $n, roles: [CUSTOMER]}) { errors { code } } }',
+            {"n": f"Stamp race {i}"},
+            errors=True,
+        )
+
+    results = await asyncio.gather(*(read(k) for k in keys * 4), *(write(i) for i in range(8)))
+    assert all("errors" not in body for body in results), [b for b in results if "errors" in b][:2]

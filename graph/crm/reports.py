@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 
 from graph.access import visible
+from graph.crm import costs
 from graph.errors import BadInput
 from graph.models import orders as om
 from graph.models import organizations as orgm
@@ -302,17 +303,6 @@ def seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     return cast(func.strftime(_const("%s"), end), Integer) - cast(func.strftime(_const("%s"), start), Integer)
 
 
-def line_cost(quantity: Any, unit_cost: Any, dialect: str) -> ColumnElement[Decimal]:
-    """quantity × unit cost, rounded half-up to Money's 4 decimals (NULL if no unit cost)."""
-    if dialect == "postgresql":
-        return type_coerce(func.round(quantity * unit_cost, _const(4)), Money)
-    # SQLite stores quantities as integer thousandths and money as ten-thousandths: the product
-    # is in 10^-7 units; + 500 then integer division by 1000 rounds half-up (costs are ≥ 0).
-    raw = type_coerce(quantity, BigInteger) * type_coerce(unit_cost, BigInteger)
-    # A plain `/` operator: SQLAlchemy's own would turn it into true or FLOOR division.
-    return type_coerce((raw + _const(500)).op("/", precedence=8)(_const(1000)), Money)
-
-
 def _zero_money(value: Decimal | None) -> Decimal:
     return Decimal("0.0000") if value is None else value
 
@@ -338,11 +328,6 @@ def _enum_value(value: Any) -> str | None:
 # -- sales dynamics --------------------------------------------------------------------------
 
 
-def _unit_cost() -> ColumnElement[Decimal]:
-    # The line's supplier's offer (joined only in the order's currency), else our estimate.
-    return func.coalesce(OFFER.c.price, case((PRODUCT.c.currency == ORDER.c.currency, PRODUCT.c.cost)))
-
-
 def _sales_facts(
     reader: Reader,
     *,
@@ -355,25 +340,17 @@ def _sales_facts(
 ):  # noqa: ANN202 - a subquery
     """One row per sold line: its order, currency, revenue, cost and grouping keys."""
     dialect = _dialect(reader)
-    unit_cost = _unit_cost()
+    unit_cost = costs.unit_cost()
     columns: list[Any] = [
         ORDER.c.id.label("order_id"),
         ORDER.c.customer_id,
         ORDER.c.currency,
         ORDER.c.placed_at,
         LINE.c.line_total.label("revenue"),
-        line_cost(LINE.c.quantity, unit_cost, dialect).label("cost"),
+        costs.line_cost(LINE.c.quantity, unit_cost, dialect).label("cost"),
         case((unit_cost.is_(None), 1), else_=0).label("uncosted"),
     ]
-    source = LINE.join(ORDER, ORDER.c.id == LINE.c.order_id).join(PRODUCT, PRODUCT.c.id == LINE.c.product_id)
-    source = source.outerjoin(
-        OFFER,
-        and_(
-            OFFER.c.supplier_id == LINE.c.supplier_id,
-            OFFER.c.product_id == LINE.c.product_id,
-            OFFER.c.currency == ORDER.c.currency,
-        ),
-    )
+    source = costs.costed_lines()
     if period is not None:
         columns.append(period_start(ORDER.c.placed_at, period, dialect).label("period"))
     if dimension in (SalesDimension.TIER, SalesDimension.REGION, SalesDimension.CUSTOMER):

@@ -8,8 +8,9 @@ at or after it do not exist yet, which makes the figures reproducible.
 
 Definitions (the README's "Tiers, lifecycle, value and churn" explains them to users):
 - Counted orders: every order placed before `as_of` that is not a draft and not cancelled.
-- Revenue: the order totals. Cost: per line, quantity × the unit price of the line's supplier
-  offer (supplier_products), else the product's standard cost, else 0. Margin = revenue − cost.
+- Revenue: the order totals. Cost: per line, as every margin in the product (graph/crm/costs.py):
+  quantity × the line's supplier offer in the order's currency, else the product's cost if in
+  that currency, else 0. Margin = revenue − cost.
 - TTM: the 365 days before `as_of`. Halves: the last 182 days and the 182 days before them.
 - Rhythm: the mean gap between the customer's orders = (last − first) / (orders − 1), in days,
   at least 7; with a single order it is taken as 90 days.
@@ -30,8 +31,9 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, type_coerce
 
+from graph.crm import costs
 from graph.models import contracts as mc
 from graph.models import orders as mo
 from graph.models import products as mp
@@ -171,24 +173,12 @@ def lifecycle_stage(f: CustomerFigures) -> tuple[LifecycleStage, str]:
     return LifecycleStage.MATURITY, "established customer, revenue not growing 10 % half on half"
 
 
-def _line_cost(dialect: str) -> ColumnElement:
-    """Quantity × unit cost per line, truncated to Money's four places on both backends."""
-    unit_cost = func.coalesce(SUPPLY.c.price, PRODUCT.c.cost, literal(0, Money))
-    if dialect == "sqlite":
-        # Both are scaled integers there (10^3 and 10^4): the product is at 10^7.
-        raw = type_coerce(LINE.c.quantity, BigInteger) * type_coerce(unit_cost, BigInteger)
-        return type_coerce(raw // 1000, Money)
-    return type_coerce(func.trunc(LINE.c.quantity * unit_cost, 4), Money)
-
-
 def order_costs(dialect: str):  # noqa: ANN201
-    """Cost of each order, from its lines (a subquery: order_id, cost)."""
-    joined = LINE.join(PRODUCT, PRODUCT.c.id == LINE.c.product_id).outerjoin(
-        SUPPLY, and_(SUPPLY.c.supplier_id == LINE.c.supplier_id, SUPPLY.c.product_id == LINE.c.product_id)
-    )
+    """Cost of each order, from its lines (a subquery: order_id, cost); see graph/crm/costs.py."""
+    cost = costs.line_cost(LINE.c.quantity, costs.unit_cost(), dialect)
     return (
-        select(LINE.c.order_id, type_coerce(func.sum(_line_cost(dialect)), Money).label("cost"))
-        .select_from(joined)
+        select(LINE.c.order_id, type_coerce(func.sum(func.coalesce(cost, literal(0, Money))), Money).label("cost"))
+        .select_from(costs.costed_lines())
         .group_by(LINE.c.order_id)
         .subquery("order_costs")
     )

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy import text
@@ -39,6 +40,7 @@ from graph.crm.csv_export import report_csv_endpoint
 from graph.db import (
     StatementLog,
     create_engine,
+    create_read_session_factory,
     create_replica_engine,
     create_session_factory,
     current_statement_log,
@@ -48,7 +50,7 @@ from graph.http_guards import guards
 from graph.limits import BudgetStores
 from graph.loaders import Loaders
 from graph.persisted import PersistedQueries, PersistedQueryError, requested_hash
-from graph.reader import Reader
+from graph.reader import STATEMENTS, Reader
 from graph.settings import Settings, get_settings
 
 log = logging.getLogger("partnergraph")
@@ -115,6 +117,14 @@ class GraphQLView(GraphQL):
         self.session_factory = session_factory
         self.persisted = PersistedQueries(settings)
 
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json.dumps on large answers; anything it cannot
+        # encode (an integer beyond 64 bits, say) takes the standard library's path.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return super().encode_json(data)
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET naming a persisted document by hash has no `query` but is no browser visit.
         params = request.query_params
@@ -145,6 +155,8 @@ class GraphQLView(GraphQL):
             principal=getattr(request.state, "principal", SYSTEM),
             session_factory=self.session_factory,
             read_session_factory=getattr(self, "read_session_factory", None),
+            on_replica=getattr(self, "reads_on_replica", False),
+            session=getattr(request.state, "read_session", None),
             statements=current_statement_log.get(),
             request=request,
             response=response,
@@ -205,11 +217,22 @@ class GraphQLView(GraphQL):
         finally:
             current_statement_log.reset(token)
             context = getattr(request.state, "context", None)
-            if context is not None:
-                await _close_quietly(context.session)
+            # The context's session, or the one the key was checked on when no context was built.
+            session = context.session if context is not None else getattr(request.state, "read_session", None)
+            if session is not None:
+                await _close_quietly(session)
         response.headers["x-request-id"] = statements.request_id or ""
         _set_cache_headers(request, response, self.settings)
         await response(scope, receive, send)
+
+    def _key_session(self, request: Request) -> Any:
+        """The session to check the caller's key on: the request's own read session (one
+        connection for the whole request), unless reads go to a replica, which may not have
+        seen a revocation yet."""
+        if getattr(self, "reads_on_replica", False) or getattr(self, "read_session_factory", None) is None:
+            return None
+        request.state.read_session = self.read_session_factory()
+        return request.state.read_session
 
     async def _respond(self, request: Request) -> Response:
         media_type = _accepted_media_type(request)
@@ -226,7 +249,7 @@ class GraphQLView(GraphQL):
             counting = current_statement_log.set(None)
             try:
                 request.state.principal = await authenticate(
-                    credential_of(request.headers), self.settings, self.session_factory
+                    credential_of(request.headers), self.settings, self.session_factory, self._key_session(request)
                 )
             except AuthenticationError as exc:
                 return _error(
@@ -340,6 +363,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
+    STATEMENTS.resize(settings.statement_cache_size)
     replica_engine = create_replica_engine(settings)  # reads of queries; None: the primary
 
     from graph import observability
@@ -351,7 +375,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         budget_stores=budget_stores,
     )
     view = GraphQLView(schema, settings, session_factory)
-    view.read_session_factory = create_session_factory(replica_engine) if replica_engine else None
+    view.read_session_factory = create_read_session_factory(replica_engine or engine)
+    view.reads_on_replica = replica_engine is not None
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -14,9 +14,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -130,7 +131,8 @@ async def revoke_api_key(session: AsyncSession, prefix: str) -> ApiKey | None:
     return api_key
 
 
-def principal_of_key(api_key: ApiKey) -> Principal:
+def principal_of_key(api_key: Any) -> Principal:
+    """The principal of a key (an ApiKey or a row of its table)."""
     return Principal.for_role(
         api_key.role,
         name=f"key:{api_key.name}",
@@ -151,29 +153,45 @@ def credential_of(headers) -> str | None:  # noqa: ANN001 - any mapping of heade
     return headers.get("x-api-key")
 
 
-async def authenticate(credential: str | None, settings: Settings, session_factory: async_sessionmaker) -> Principal:
+async def authenticate(
+    credential: str | None,
+    settings: Settings,
+    session_factory: async_sessionmaker,
+    session: AsyncSession | None = None,
+) -> Principal:
+    """The principal of `credential`. An API key is looked up on `session` when given (the
+    request's own read session, so the request takes one pooled connection, not two), else
+    on a session of its own; keys are checked on every request, so revocation is immediate."""
     if credential is None:
         raise AuthenticationError("Authentication required: send `Authorization: Bearer <API key or token>`.")
     if credential.startswith(KEY_PREFIX):
-        return await _authenticate_key(credential, session_factory)
+        return await _authenticate_key(credential, session_factory, session)
     return _authenticate_jwt(credential, settings)
 
 
-async def _authenticate_key(key: str, session_factory: async_sessionmaker) -> Principal:
+# Built once: the statement (and its compiled form) is reused by every request.
+_KEY_BY_PREFIX = select(*ApiKey.__table__.columns).where(ApiKey.__table__.c.prefix == bindparam("prefix"))
+
+
+async def _authenticate_key(key: str, session_factory: async_sessionmaker, session: AsyncSession | None) -> Principal:
     _, _, rest = key.partition(KEY_PREFIX)
     prefix = rest.split("_", 1)[0]
-    async with session_factory() as session:
-        api_key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
-        if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(key)):
-            raise AuthenticationError("Invalid API key.")
-        now = utcnow()
-        if api_key.revoked_at is not None:
-            raise AuthenticationError("This API key has been revoked.")
-        if api_key.expires_at is not None and api_key.expires_at <= now:
-            raise AuthenticationError("This API key has expired.")
-        principal = principal_of_key(api_key)
-        stale = api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION
-    if stale:
+    if session is None:
+        async with session_factory() as own:
+            api_key = (await own.execute(_KEY_BY_PREFIX, {"prefix": prefix})).first()
+    else:
+        api_key = (await session.execute(_KEY_BY_PREFIX, {"prefix": prefix})).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(key)):
+        raise AuthenticationError("Invalid API key.")
+    now = utcnow()
+    if api_key.revoked_at is not None:
+        raise AuthenticationError("This API key has been revoked.")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise AuthenticationError("This API key has expired.")
+    principal = principal_of_key(api_key)
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        if session is not None:
+            await session.close()  # hand its connection back: never hold one while waiting for another
         await _touch(session_factory, api_key.id, now)
     return principal
 

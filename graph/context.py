@@ -47,13 +47,17 @@ class Context:
         principal: Principal,
         session_factory: async_sessionmaker[AsyncSession],
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
+        on_replica: bool = False,
+        session: AsyncSession | None = None,
         statements: StatementLog | None = None,
         request: object | None = None,
         response: object | None = None,
     ) -> Context:
-        """`read_session_factory` (the replica's, if any) serves the request's reads;
-        without one they use `session_factory`, the primary."""
-        session = (read_session_factory or session_factory)()
+        """`read_session_factory` (the replica's when `on_replica`) serves the request's reads;
+        without one they use `session_factory`, the primary. `session`: one of its sessions the
+        request opened already (to check the caller's API key)."""
+        if session is None:
+            session = (read_session_factory or session_factory)()
         reader = Reader(session, principal)
         return cls(
             settings=settings,
@@ -65,7 +69,7 @@ class Context:
             statements=statements,
             request=request,
             response=response,
-            on_replica=read_session_factory is not None,
+            on_replica=on_replica,
         )
 
     async def read_from_primary(self) -> None:

@@ -8,6 +8,7 @@ tests and benchmarks can hold the resolvers to a bounded number of round trips.
 from __future__ import annotations
 
 import contextvars
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
@@ -75,9 +76,9 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     """An engine for `url` (by default the primary, `settings.database_url`).
 
     PostgreSQL connections come from a pool of `pool_size` (+ `max_overflow` under load);
-    a request waits at most `pool_timeout` s for one, and each is checked before use
-    (`pool_pre_ping`), so connections the server dropped are replaced without a restart.
-    Every statement is bounded by the server's `statement_timeout` (`statement_timeout_ms`).
+    a request waits at most `pool_timeout` s for one, and one that sat idle is pinged before
+    use (`_ping_idle_connections`), so connections the server dropped are replaced without a
+    restart. Every statement is bounded by the server's `statement_timeout` (`statement_timeout_ms`).
     """
     url = url or settings.database_url
     if is_sqlite(url):
@@ -93,11 +94,36 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
             pool_size=settings.pool_size,
             max_overflow=settings.max_overflow,
             pool_timeout=settings.pool_timeout,
-            pool_pre_ping=True,
             connect_args=connect_args,
         )
+        _ping_idle_connections(engine, settings.pool_ping_idle_seconds)
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, which on asyncpg is three round
+    trips (BEGIN, ping, ROLLBACK) per request. A connection in steady use has just proven
+    itself; if the server dropped it anyway, its request fails with DATABASE_UNAVAILABLE and
+    SQLAlchemy renews the whole pool. Raising DisconnectionError makes the pool retry with a
+    fresh connection (the documented recipe for custom pessimistic checks)."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    def checkin(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["checked_in"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        checked_in = record.info.get("checked_in")  # None: a new connection, just proven
+        if checked_in is not None and time.monotonic() - checked_in >= idle_seconds:
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - any failure: replace the connection
+                raise sa_exc.DisconnectionError("pooled connection failed its ping") from exc
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def create_replica_engine(settings: Settings) -> AsyncEngine | None:
@@ -125,11 +151,22 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a request's reads. On PostgreSQL they run in autocommit: at READ COMMITTED
+    each statement sees its own snapshot inside a transaction too, so BEGIN and ROLLBACK
+    around a request's SELECTs bought nothing but two round trips. Writes never use these
+    sessions (graph/writes.py opens its own transaction)."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return create_session_factory(engine)
+
+
 __all__ = [
     "SQLITE_IMMEDIATE",
     "Engine",
     "StatementLog",
     "create_engine",
+    "create_read_session_factory",
     "create_replica_engine",
     "create_session_factory",
     "current_statement_log",

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from strawberry.dataloader import DataLoader
 
 from graph.pagination import Include, Page, PageRequest, fetch_pages_per_parent
-from graph.reader import Reader
+from graph.reader import Reader, StatementCache
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,13 +37,32 @@ class Relation:
 
 @dataclass(frozen=True)
 class Filter:
-    """SQL conditions plus a hashable key that identifies them within a batch."""
+    """SQL conditions plus a hashable key that identifies them: equal keys on one relation
+    (or list) must mean equal conditions, for every request, since the statements built from
+    them are kept and reused (graph/reader.py). Derive the key from the input alone."""
 
     key: Hashable
     conditions: tuple[ColumnElement, ...]
 
 
 NO_FILTER = Filter(key=(), conditions=())
+
+
+def cached_filter(build: Callable[[Any, Hashable], Filter]) -> Callable[[Any, Hashable], Filter]:
+    """Keep the Filters a builder `(input, key) -> Filter` made, by key: a nested list's
+    filter is otherwise rebuilt (SQL expressions and all) for every parent of every request.
+    Equal keys mean equal conditions (see Filter); an unkeyed filter is built every time."""
+    kept = StatementCache(512)
+
+    def cached(f: Any, key: Hashable) -> Filter:
+        try:
+            hash(key)
+        except TypeError:  # an unhashable key: nothing to keep it by
+            return build(f, key)
+        return build(f, key) if key is None else kept.get(key, lambda: build(f, key))
+
+    cached.__doc__, cached.__name__ = build.__doc__, build.__name__
+    return cached
 NOT_SEEN = object()  # Loaders.seen(): no row of that id has been read yet
 
 
@@ -88,8 +107,9 @@ class Loaders:
         missing = {i for i in ids if i not in seen}
         found = {i: seen[i] for i in ids if i in seen}
         if missing:
-            stmt = self.reader.select(model).where(model.__table__.c.id.in_(missing))
-            found.update((row.id, row) for row in await self.reader.rows(stmt))
+            reader = self.reader
+            stmt = reader.cached(("by_id", model), lambda: reader.select(model).where(reader.id_in(model.__table__.c.id, "ids")))
+            found.update((row.id, row) for row in await reader.rows(stmt, {"ids": sorted(missing)}))
         return [found.get(i) for i in ids]
 
     async def page(
@@ -129,6 +149,7 @@ class Loaders:
                 relation.join,
                 include=include,
                 with_total=with_total,
+                cache_key=(relation, filter_key),
             )
             for parent_id, page in pages.items():
                 self.remember(relation.model, page.rows)

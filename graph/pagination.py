@@ -11,13 +11,13 @@ import base64
 import binascii
 import json
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Select, func, literal, select, tuple_
+from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, func, select, tuple_
 
 from graph.access import visible
 from graph.errors import BadInput
@@ -149,27 +149,29 @@ def decode_cursor(cursor: str, column: Column) -> tuple[Any, int]:
     return decoded, row_id
 
 
-def _keyset(column: Column, id_column: Column, position: tuple[Any, int], forward_of: bool) -> ColumnElement:
-    """Rows strictly past `position` in the direction the scan runs."""
-    value, row_id = position
+def _keyset(column: Column, id_column: Column, name: str, forward_of: bool) -> ColumnElement:
+    """Rows strictly past the position bound to `name`_value and `name`_id at execution,
+    in the direction the scan runs."""
+    row_id = bindparam(f"{name}_id", type_=id_column.type)
     if column is id_column:
         return id_column > row_id if forward_of else id_column < row_id
-    bound = tuple_(literal(value, column.type), literal(row_id, id_column.type))
+    bound = tuple_(bindparam(f"{name}_value", type_=column.type), row_id)
     pair = tuple_(column, id_column)
     return pair > bound if forward_of else pair < bound
 
 
 def _window(model: type, request: PageRequest) -> tuple[list[ColumnElement], list[ColumnElement]]:
-    """Conditions and ORDER BY for the scan (reversed when reading backward)."""
+    """Conditions and ORDER BY for the scan (reversed when reading backward); the cursor
+    positions are bound at execution (`_positions`), so one statement serves every page."""
     table = model.__table__
     column, id_column = table.c[request.sort], table.c.id
     ascending = not request.descending
     scan_ascending = ascending != request.backward
     conditions = []
     if request.after is not None:
-        conditions.append(_keyset(column, id_column, request.after, forward_of=ascending))
+        conditions.append(_keyset(column, id_column, "after", forward_of=ascending))
     if request.before is not None:
-        conditions.append(_keyset(column, id_column, request.before, forward_of=not ascending))
+        conditions.append(_keyset(column, id_column, "before", forward_of=not ascending))
     if column is id_column:
         order = [id_column.asc() if scan_ascending else id_column.desc()]
     elif scan_ascending:
@@ -177,6 +179,20 @@ def _window(model: type, request: PageRequest) -> tuple[list[ColumnElement], lis
     else:
         order = [column.desc(), id_column.desc()]
     return conditions, order
+
+
+def _positions(request: PageRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, position in (("after", request.after), ("before", request.before)):
+        if position is not None:
+            params[f"{name}_value"], params[f"{name}_id"] = position
+    return params
+
+
+def _shape(request: PageRequest) -> tuple:
+    """What of a page request goes into its statement (not the cursor values)."""
+    return (request.sort, request.descending, request.limit, request.after is not None,
+            request.before is not None, request.backward)
 
 
 def _finish(rows: list[Row], request: PageRequest) -> Page:
@@ -189,11 +205,22 @@ def _finish(rows: list[Row], request: PageRequest) -> Page:
 
 
 async def fetch_page(
-    reader: Reader, model: type, request: PageRequest, where: Sequence[ColumnElement] = ()
+    reader: Reader,
+    model: type,
+    request: PageRequest,
+    where: Sequence[ColumnElement] = (),
+    *,
+    cache_key: Hashable | None = None,
 ) -> Page:
-    conditions, order = _window(model, request)
-    stmt = reader.select(model).where(*where, *conditions).order_by(*order).limit(request.limit + 1)
-    return _finish(list(await reader.rows(stmt)), request)
+    """One page of a list. With `cache_key` (which must identify `model` and `where`), the
+    statement is built once and reused (graph/reader.py)."""
+
+    def build() -> Select:
+        conditions, order = _window(model, request)
+        return reader.select(model).where(*where, *conditions).order_by(*order).limit(request.limit + 1)
+
+    stmt = build() if cache_key is None else reader.cached(("page", cache_key, _shape(request)), build)
+    return _finish(list(await reader.rows(stmt, _positions(request))), request)
 
 
 async def fetch_pages_per_parent(
@@ -207,38 +234,50 @@ async def fetch_pages_per_parent(
     *,
     include: Sequence[Include] = (),
     with_total: bool = False,
+    cache_key: Hashable | None = None,
 ) -> dict[int, Page]:
     """One statement for the same page of many parents' lists.
 
     `include` LEFT JOINs each to-one record as the principal's scoped SELECT of its model
     (so an invisible record comes back as absent, exactly as a lookup by id would), and
     `with_total` adds each parent's list size as a window count (first pages only: a cursor
-    narrows the rows the window sees)."""
+    narrows the rows the window sees). With `cache_key` (which must identify `model`,
+    `parent_key`, `where` and `join`), the statement is built once per shape and reused."""
     with_total = with_total and request.after is None and request.before is None
-    conditions, order = _window(model, request)
-    base = reader.select(model, parent_key.label("parent_key"))
-    if join is not None:
-        base = join(base)
-    for item in include:
-        table = item.model.__table__
-        if visible(item.model, reader.principal) is None and table is not model.__table__ and join is None:
-            target = table  # everything visible: a plain join (a subquery costs ~1 ms to build)
-        else:
-            target = reader.select(item.model).subquery(f"include_{item.name}")
-        base = base.outerjoin(target, target.c.id == item.key).add_columns(
-            *(column.label(f"{item.name}__{column.name}") for column in target.c)
-        )
-    base = base.where(parent_key.in_(parent_ids), *where, *conditions)
-    if with_total:
-        base = base.add_columns(func.count().over(partition_by=parent_key).label("page_total"))
-    if len(parent_ids) == 1:
-        stmt = base.order_by(*order).limit(request.limit + 1)
-    else:
+    single = len(parent_ids) == 1
+
+    def build() -> Select:
+        conditions, order = _window(model, request)
+        base = reader.select(model, parent_key.label("parent_key"))
+        if join is not None:
+            base = join(base)
+        for item in include:
+            table = item.model.__table__
+            if visible(item.model, reader.principal) is None and table is not model.__table__ and join is None:
+                target = table  # everything visible: a plain join
+            else:
+                target = reader.select(item.model).subquery(f"include_{item.name}")
+            base = base.outerjoin(target, target.c.id == item.key).add_columns(
+                *(column.label(f"{item.name}__{column.name}") for column in target.c)
+            )
+        base = base.where(reader.id_in(parent_key, "parent_ids"), *where, *conditions)
+        if with_total:
+            base = base.add_columns(func.count().over(partition_by=parent_key).label("page_total"))
+        if single:
+            return base.order_by(*order).limit(request.limit + 1)
         rank = func.row_number().over(partition_by=parent_key, order_by=order).label("page_rank")
         inner = base.add_columns(rank).subquery()
-        stmt = select(inner).where(inner.c.page_rank <= request.limit + 1).order_by(inner.c.parent_key, inner.c.page_rank)
+        return select(inner).where(inner.c.page_rank <= request.limit + 1).order_by(inner.c.parent_key, inner.c.page_rank)
+
+    if cache_key is None:
+        stmt = build()
+    else:
+        shape = ("pages", cache_key, _shape(request), tuple(item.name for item in include), with_total, single)
+        stmt = reader.cached(shape, build)
+    params = _positions(request)
+    params["parent_ids"] = list(parent_ids)
     grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
-    for row in await reader.rows(stmt):
+    for row in await reader.rows(stmt, params):
         grouped[row.parent_key].append(row)
     pages = {}
     for pid, rows in grouped.items():

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         10, gt=0, description="Seconds a request waits for a free PostgreSQL connection before failing."
     )
     connect_timeout_seconds: float = Field(10, gt=0, description="Seconds to establish a PostgreSQL connection.")
+    pool_ping_idle_seconds: float = Field(
+        5,
+        ge=0,
+        description="A pooled PostgreSQL connection idle longer than this is pinged before use and replaced "
+        "if dead (0: ping before every use). A busy connection the server dropped fails one request with "
+        "DATABASE_UNAVAILABLE and the pool is renewed.",
+    )
+    statement_cache_size: int = Field(
+        1000,
+        ge=0,
+        description="Built SELECT statements kept per process, by shape and caller (graph/reader.py); 0: none.",
+    )
     statement_timeout_ms: int = Field(
         30000, ge=0, description="PostgreSQL statement_timeout for every connection (0: no limit)."
     )

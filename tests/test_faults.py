@@ -196,6 +196,40 @@ async def test_killed_connections_fail_clearly_write_nothing_partial_and_recover
             assert name in names  # reported done means done
 
 
+async def _kill_backends(database: str) -> int:
+    admin = await asyncpg.connect(make_url(admin_url()).set(drivername="postgresql").render_as_string(False))
+    try:
+        rows = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+        return sum(1 for row in rows if row[0])
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("idle_seconds", [0.0, 0.2])
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(pg_url: str, idle_seconds: float) -> None:
+    """Pooled connections are pinged only after sitting idle (`pool_ping_idle_seconds`), not on
+    every use; one the server dropped while it sat idle is replaced and no request notices."""
+    settings = Settings(database_url=pg_url, pool_size=3, max_overflow=0, pool_ping_idle_seconds=idle_seconds)
+    app = create_app(settings)
+    async with app.state.session_factory() as session, session.begin():
+        key = (await create_api_key(session, role="admin", name="idle")).key
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers={"authorization": f"Bearer {key}"}
+        ) as client:
+            assert (await _post(client, READ))[0] == 200  # the pool holds live connections now
+            assert await _kill_backends(make_url(pg_url).database) > 0
+            await asyncio.sleep(idle_seconds + 0.1)
+            for _ in range(4):
+                status, body = await _post(client, READ)
+                assert status == 200 and "errors" not in body, body
+    finally:
+        await app.state.engine.dispose()
+
+
 # --- SQLite: a read-only database, a full disk ---------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import and_, false
 
 from graph.audit import table_of_type
 from graph.ids import decode_global_id, encode_global_id
-from graph.loaders import Filter
+from graph.loaders import Filter, cached_filter
 from graph.models.security import AuditEvent
 
 EVENT = AuditEvent.__table__
@@ -31,6 +31,7 @@ def node_condition(global_id: str) -> Any:
     )
 
 
+@cached_filter
 def audit_event_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from graph.errors import ErrorCode, ErrorCollector
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import contracts as m
 from graph.models import organizations as om
 from graph.pagination import contains
@@ -18,6 +18,7 @@ CONTRACT = m.Contract.__table__
 CONTRACTS_OF_ORGANIZATION = Relation("contracts_of_org", m.Contract, CONTRACT.c.organization_id)
 
 
+@cached_filter
 def contract_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

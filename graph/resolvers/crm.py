@@ -17,7 +17,7 @@ from graph.crm.scorecards import Scorecard, scorecards
 from graph.crm.value import CustomerFigures, counted_orders, customer_figures
 from graph.errors import BadInput
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as morg
 from graph.models.base import Money, utcnow
 from graph.models.crm import LifecycleChange, SalesTarget, TierChange, TierProposal, VisitPlan
@@ -181,6 +181,7 @@ async def load_scorecards(reader: Reader, keys: Sequence[tuple[int, date, date]]
     return [cards[key] for key in keys]
 
 
+@cached_filter
 def visit_plan_filter(f: Any | None, key: Any) -> Filter:
     conditions = [PLAN.c.archived_at.is_(None)]
     if f is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from graph.crm import warnings as rules
 from graph.errors import ErrorCode, UserInputError
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import people as pm
 from graph.models.base import utcnow
 from graph.models.early_warnings import CheckOutcome, EarlyWarning, WarningStatus
@@ -40,6 +40,7 @@ CHECK_FROM = frozenset({WarningStatus.ACKNOWLEDGED, WarningStatus.RESOLVING, War
 CLOSE_FROM = frozenset({WarningStatus.VERIFIED})
 
 
+@cached_filter
 def warning_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

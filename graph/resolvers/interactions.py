@@ -7,7 +7,7 @@ from typing import Any
 
 from graph.errors import ErrorCode, ErrorCollector
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import people as pm
 from graph.models.base import utcnow
@@ -21,6 +21,7 @@ INTERACTIONS_OF_ORGANIZATION = Relation("interactions_of_org", Interaction, INTE
 INTERACTIONS_OF_CONTACT = Relation("interactions_of_contact", Interaction, INTERACTION.c.contact_id)
 
 
+@cached_filter
 def interaction_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

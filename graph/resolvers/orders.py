@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from graph.errors import ErrorCode, ErrorCollector, UserInputError
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import products as pm
 from graph.models.base import utcnow
@@ -79,6 +79,7 @@ ARCHIVABLE = frozenset({OrderStatus.DRAFT, OrderStatus.CANCELLED, OrderStatus.DE
 SHIPPABLE = frozenset({OrderStatus.CONFIRMED, OrderStatus.IN_FULFILMENT, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
+@cached_filter
 def order_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:
@@ -119,6 +120,7 @@ def order_filter(f: Any | None, key: Any) -> Filter:
     return Filter(key=key, conditions=tuple(conditions))
 
 
+@cached_filter
 def shipment_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

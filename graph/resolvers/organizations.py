@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from graph.errors import ErrorCode, ErrorCollector
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as m
 from graph.models.base import utcnow
 from graph.pagination import contains
@@ -40,6 +40,7 @@ _ROLE_COLUMNS = {
 }
 
 
+@cached_filter
 def organization_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

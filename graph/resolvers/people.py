@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from graph.errors import ErrorCode, ErrorCollector, UserInputError
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import people as m
 from graph.models.base import utcnow
@@ -31,6 +31,7 @@ ACCOUNTS_OF_USER = Relation(
 )
 
 
+@cached_filter
 def contact_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:
@@ -43,6 +44,7 @@ def contact_filter(f: Any | None, key: Any) -> Filter:
     return Filter(key=key, conditions=tuple(conditions))
 
 
+@cached_filter
 def user_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from graph.errors import ErrorCode, ErrorCollector
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import products as m
 from graph.pagination import contains
@@ -26,6 +26,7 @@ SUPPLIES_OF_SUPPLIER = Relation(
 )
 
 
+@cached_filter
 def product_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

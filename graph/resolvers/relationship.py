@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from graph.errors import ErrorCode, ErrorCollector, UserInputError
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import people as pm
 from graph.models import relationship as m
@@ -51,6 +51,7 @@ MAX_TARGETS = 500
 # -- filters --------------------------------------------------------------------------------
 
 
+@cached_filter
 def opportunity_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:
@@ -77,6 +78,7 @@ def opportunity_filter(f: Any | None, key: Any) -> Filter:
     return Filter(key=key, conditions=tuple(conditions))
 
 
+@cached_filter
 def campaign_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

@@ -7,7 +7,7 @@ from typing import Any
 
 from graph.errors import ErrorCode, ErrorCollector
 from graph.ids import id_condition
-from graph.loaders import Filter, Relation
+from graph.loaders import Filter, Relation, cached_filter
 from graph.models import organizations as om
 from graph.models import people as pm
 from graph.models import products as prm
@@ -37,6 +37,7 @@ ALL_TYPE_NAMES = tuple(TYPE_NAMES.values())
 _CLOSED = (ServiceStatus.RESOLVED, ServiceStatus.CLOSED, ServiceStatus.CANCELLED)
 
 
+@cached_filter
 def service_record_filter(f: Any | None, key: Any) -> Filter:
     conditions = []
     if f is None or not f.include_archived:

@@ -23,6 +23,7 @@ from graph.types.common import (
     Last,
     SortDirection,
     doc,
+    freeze,
     list_connection,
 )
 
@@ -87,6 +88,6 @@ class AuditQueries:
         before: Before = None,
     ) -> Connection[AuditEvent]:
         return await list_connection(
-            info, m.AuditEvent, build_audit_event, r.audit_event_filter(filter, None), "occurred_at",
+            info, m.AuditEvent, build_audit_event, r.audit_event_filter(filter, freeze(filter)), "occurred_at",
             SortDirection.DESC, first, after, last, before,
         )

@@ -260,7 +260,9 @@ async def list_connection(
     """A top-level list: one keyset-paginated statement, plus a count only if asked."""
     request = make_page_request(info, model, sort, direction, first, after, last, before)
     reader = info.context.reader
-    page = await fetch_page(reader, model, request, filter.conditions)
+    # The list's identity is its parent type and field; a filter keyed None is not identified.
+    cache_key = None if filter.key is None else (info._raw_info.parent_type.name, info.field_name, model, filter.key)
+    page = await fetch_page(reader, model, request, filter.conditions, cache_key=cache_key)
     info.context.loaders.remember(model, page.rows)
 
     async def count() -> int:

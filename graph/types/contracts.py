@@ -23,6 +23,7 @@ from graph.types.common import (
     UserError,
     allow,
     doc,
+    freeze,
     input_values,
     list_connection,
     load_one,
@@ -132,7 +133,7 @@ class ContractQueries:
         before: Before = None,
     ) -> Connection[Contract]:
         return await list_connection(
-            info, m.Contract, build_contract, r.contract_filter(filter, None), "valid_from", SortDirection.DESC,
+            info, m.Contract, build_contract, r.contract_filter(filter, freeze(filter)), "valid_from", SortDirection.DESC,
             first, after, last, before,
         )
 

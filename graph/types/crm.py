@@ -729,7 +729,7 @@ class CrmQueries:
             info,
             m.VisitPlan,
             build_visit_plan,
-            r.visit_plan_filter(filter, None),
+            r.visit_plan_filter(filter, freeze(filter)),
             "planned_on",
             SortDirection.ASC,
             first,

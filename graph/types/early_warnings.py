@@ -256,7 +256,7 @@ class EarlyWarningQueries:
             info,
             m.EarlyWarning,
             build_warning,
-            r.warning_filter(filter, None),
+            r.warning_filter(filter, freeze(filter)),
             "raised_at",
             SortDirection.DESC,
             first,

@@ -23,6 +23,7 @@ from graph.types.common import (
     UserError,
     allow,
     doc,
+    freeze,
     input_values,
     list_connection,
     load_one,
@@ -125,7 +126,7 @@ class InteractionQueries:
         before: Before = None,
     ) -> Connection[Interaction]:
         return await list_connection(
-            info, m.Interaction, build_interaction, r.interaction_filter(filter, None), "occurred_at",
+            info, m.Interaction, build_interaction, r.interaction_filter(filter, freeze(filter)), "occurred_at",
             SortDirection.DESC, first, after, last, before,
         )
 

@@ -414,7 +414,7 @@ class OrderQueries:
     ) -> Connection[Order]:
         sort, direction = order_sort(order_by)
         return await list_connection(
-            info, m.Order, build_order, r.order_filter(filter, None), sort, direction, first, after, last, before
+            info, m.Order, build_order, r.order_filter(filter, freeze(filter)), sort, direction, first, after, last, before
         )
 
     @strawberry.field(description="Shipments, newest first.")
@@ -427,7 +427,7 @@ class OrderQueries:
         before: Before = None,
     ) -> Connection[Shipment]:
         return await list_connection(
-            info, m.Shipment, build_shipment, r.shipment_filter(filter, None), "created_at", SortDirection.DESC,
+            info, m.Shipment, build_shipment, r.shipment_filter(filter, freeze(filter)), "created_at", SortDirection.DESC,
             first, after, last, before,
         )
 

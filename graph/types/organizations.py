@@ -497,7 +497,7 @@ class OrganizationQueries:
     ) -> Connection[Organization]:
         order_by = order_by or OrganizationOrder()
         return await list_connection(
-            info, m.Organization, build_organization, r.organization_filter(filter, None),
+            info, m.Organization, build_organization, r.organization_filter(filter, freeze(filter)),
             order_by.field.value, order_by.direction, first, after, last, before,
         )
 

@@ -24,6 +24,7 @@ from graph.types.common import (
     UserError,
     allow,
     doc,
+    freeze,
     input_values,
     internal,
     list_connection,
@@ -236,7 +237,7 @@ class PeopleQueries:
         before: Before = None,
     ) -> Connection[Contact]:
         return await list_connection(
-            info, m.Contact, build_contact, r.contact_filter(filter, None), "name", SortDirection.ASC,
+            info, m.Contact, build_contact, r.contact_filter(filter, freeze(filter)), "name", SortDirection.ASC,
             first, after, last, before,
         )
 
@@ -250,7 +251,7 @@ class PeopleQueries:
         before: Before = None,
     ) -> Connection[User]:
         return await list_connection(
-            info, m.User, build_user, r.user_filter(filter, None), "name", SortDirection.ASC,
+            info, m.User, build_user, r.user_filter(filter, freeze(filter)), "name", SortDirection.ASC,
             first, after, last, before,
         )
 

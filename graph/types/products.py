@@ -30,6 +30,7 @@ from graph.types.common import (
     UserError,
     allow,
     doc,
+    freeze,
     input_values,
     internal,
     list_connection,
@@ -242,7 +243,7 @@ class ProductQueries:
     ) -> Connection[Product]:
         order_by = order_by or ProductOrder()
         return await list_connection(
-            info, m.Product, build_product, r.product_filter(filter, None), order_by.field.value,
+            info, m.Product, build_product, r.product_filter(filter, freeze(filter)), order_by.field.value,
             order_by.direction, first, after, last, before,
         )
 

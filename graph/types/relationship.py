@@ -490,7 +490,7 @@ class RelationshipQueries:
         before: Before = None,
     ) -> Connection[SurveyCampaign]:
         return await list_connection(
-            info, m.SurveyCampaign, build_campaign, r.campaign_filter(filter, None), "period_start",
+            info, m.SurveyCampaign, build_campaign, r.campaign_filter(filter, freeze(filter)), "period_start",
             SortDirection.DESC, first, after, last, before,
         )
 
@@ -537,7 +537,7 @@ class RelationshipQueries:
         before: Before = None,
     ) -> Connection[Opportunity]:
         return await list_connection(
-            info, m.Opportunity, build_opportunity, r.opportunity_filter(filter, None), "expected_close_date",
+            info, m.Opportunity, build_opportunity, r.opportunity_filter(filter, freeze(filter)), "expected_close_date",
             SortDirection.ASC, first, after, last, before,
         )
 

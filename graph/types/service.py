@@ -31,6 +31,7 @@ from graph.types.common import (
     UserError,
     allow,
     doc,
+    freeze,
     input_values,
     internal,
     list_connection,
@@ -271,7 +272,7 @@ class ServiceQueries:
         before: Before = None,
     ) -> Connection[ServiceRecord]:
         return await list_connection(
-            info, m.ServiceRecord, build_service_record, r.service_record_filter(filter, None), "opened_at",
+            info, m.ServiceRecord, build_service_record, r.service_record_filter(filter, freeze(filter)), "opened_at",
             SortDirection.DESC, first, after, last, before,
         )
 

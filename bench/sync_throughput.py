@@ -4,8 +4,10 @@
 
 Builds a fresh database (migrations + the demo seed), then posts `syncOrders` batches over
 an in-process ASGI transport (the same HTTP path clients take, minus the network) and
-prints orders/s and order lines/s. PostgreSQL needs PARTNERGRAPH_TEST_PG_URL (or the
-default of tests/pg.py); the database is dropped afterwards.
+prints orders/s and order lines/s, the CPU seconds this process spent posting (client and
+server; on SQLite the database engine too, PostgreSQL's own work is not in it) and the SQL
+statements per batch. PostgreSQL needs PARTNERGRAPH_TEST_PG_URL (or the default of
+tests/pg.py); the database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from graph.app import create_app
 from graph.auth import create_api_key
@@ -91,8 +93,15 @@ async def run(kind: str, orders: int, batch: int) -> None:
             lines = sum(len(item["lines"]) for b in batches for item in b)
             transport = httpx.ASGITransport(app=app)
             headers = {"authorization": f"Bearer {key}"}
+            statements = 0
+
+            def count(*_: object) -> None:
+                nonlocal statements
+                statements += 1
+
+            event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers, timeout=600) as client:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 for items in batches:
                     response = await client.post(
                         "/graphql", json={"query": MUTATION, "variables": {"input": {"orders": items, "sourceOrganizationId": source}}}
@@ -101,7 +110,7 @@ async def run(kind: str, orders: int, batch: int) -> None:
                     payload = body.get("data", {}) and body["data"]["syncOrders"]
                     if not payload or payload["errors"] or any(r["status"] != "CREATED" for r in payload["results"]):
                         raise SystemExit(f"batch failed: {str(body)[:500]}")
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             await app.state.engine.dispose()
         finally:
             if to_drop:
@@ -110,6 +119,7 @@ async def run(kind: str, orders: int, batch: int) -> None:
                 await drop_pg_database(to_drop)
     print(f"{kind}: {orders} orders, {lines} lines in {len(batches)} batches of {batch}: {elapsed:.2f} s")
     print(f"  {orders / elapsed:,.0f} orders/s, {lines / elapsed:,.0f} order lines/s")
+    print(f"  CPU {cpu:.2f} s in this process; {statements / len(batches):.1f} SQL statements per batch")
 
 
 def main() -> None:

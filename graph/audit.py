@@ -9,7 +9,7 @@ names that make up a record's global id.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -109,8 +109,46 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def changed_fields(fields: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
+class Created(Mapping[str, tuple[None, Any]]):
+    """The `fields` of a created record's `Change`: {column: (None, value)} over a dict of the
+    values, without a pair per column (a sync batch records tens of thousands of creates).
+    The audit trail and the outbox read `values` directly."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def __getitem__(self, name: str) -> tuple[None, Any]:
+        return None, self.values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _created_fields(values: dict[str, Any]) -> dict[str, tuple[None, Any]]:
+    """`changed_fields` of a `Created`: every value that is set, from nothing. The pairs are
+    tuples, stored as the same JSON arrays; unlike lists, the garbage collector stops tracking
+    them (a sync batch audits tens of thousands of columns)."""
+    return {
+        name: (None, after)
+        for name, value in values.items()
+        if value is not None
+        and name not in _NOISE
+        and (after := value if type(value) in _AS_IS else _BY_TYPE.get(type(value), json_safe)(value)) is not None
+    }
+
+
+def changed_fields(fields: Mapping[str, tuple[Any, Any]]) -> dict[str, Sequence[Any]]:
     """{field: [before, after]} for the fields that really changed, JSON-safe."""
+    if type(fields) is Created:
+        return _created_fields(fields.values)
     result = {}
     for name, (before, after) in fields.items():
         if name in _NOISE:

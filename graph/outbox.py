@@ -20,11 +20,13 @@ import enum
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.audit import Created
 from graph.ids import encode_global_id
 from graph.models.early_warnings import EarlyWarning
 from graph.models.orders import Order, OrderLine, Shipment
@@ -75,12 +77,24 @@ def _status_step(change: Change) -> tuple[str | None, str] | None:
 
 
 def _field_names(change: Change) -> list[str]:
+    if type(change.fields) is Created:  # a create names every column it set
+        return sorted(name for name, value in change.fields.values.items() if value is not None and name not in _BOOKKEEPING)
     names = []
     for name, (before, after) in change.fields.items():
         if name in _BOOKKEEPING or (change.operation == "create" and after is None) or before == after:
             continue
         names.append(name)
     return sorted(names)
+
+
+def _payload(change: Change, payloads: dict[Any, dict[str, list[str]]]) -> dict[str, list[str]]:
+    if type(change.fields) is not Created:
+        return {"fields": _field_names(change)}
+    key = (change.table, *[name for name, value in change.fields.values.items() if value is not None])
+    payload = payloads.get(key)
+    if payload is None:
+        payload = payloads[key] = {"fields": _field_names(change)}
+    return payload
 
 
 async def _rows_by_id(session: AsyncSession, columns: Sequence[Any], id_column: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -102,14 +116,28 @@ async def _current_rows(
     ids = set(ids)
     table, names = id_column.table.name, [column.name for column in columns]
     row_type = namedtuple(f"{table}_row", ["id", *names])  # noqa: PYI024
-    touched = {c.record_id for c in changes if c.table == table and c.operation != "create"}
-    found: dict[int, Any] = {}
+    creates, touched = [], set()
     for change in changes:
-        if change.table != table or change.operation != "create" or change.record_id not in ids:
+        if change.table != table:
             continue
-        if change.record_id in touched or any(name not in change.fields for name in names):
+        if change.operation == "create":
+            creates.append(change)
+        else:
+            touched.add(change.record_id)
+    found: dict[int, Any] = {}
+    fetch = itemgetter(*names)
+    for change in creates:
+        record_id, fields = change.record_id, change.fields
+        if record_id not in ids or record_id in touched:
             continue
-        found[change.record_id] = row_type(change.record_id, *(change.fields[name][1] for name in names))
+        if type(fields) is Created:
+            try:
+                values = fetch(fields.values)
+            except KeyError:
+                continue
+            found[record_id] = row_type(record_id, *values) if len(names) > 1 else row_type(record_id, values)
+        elif all(name in fields for name in names):
+            found[record_id] = row_type(record_id, *(fields[name][1] for name in names))
     if len(found) < len(ids):
         found.update(await _rows_by_id(session, columns, id_column, ids - found.keys()))
     return found
@@ -155,6 +183,7 @@ async def outbox_rows(
     )
 
     rows = []
+    payloads: dict[Any, dict[str, list[str]]] = {}  # one per set of fields: creates share theirs
     for change in published:
         order_id = supplier_id = customer_id = None
         if change.table == "orders":
@@ -186,7 +215,7 @@ async def outbox_rows(
                 "customer_id": customer_id if customer_id is not None else (order.customer_id if order else None),
                 "distributor_id": order.distributor_id if order else None,
                 "supplier_id": supplier_id,
-                "payload": {"fields": _field_names(change)},
+                "payload": _payload(change, payloads),
                 "principal_name": principal.name,
                 "request_id": request_id,
             }
@@ -226,12 +255,14 @@ async def publish(
     occurred_at: datetime,
 ) -> None:
     """Write the outbox events and status history of a transaction's changes (set-based)."""
+    from graph.writes import insert_many  # graph.writes imports this module
+
     transitions = transition_rows(changes, principal, occurred_at)
     if transitions:
-        await session.execute(insert(StatusTransition.__table__), transitions)
+        await insert_many(session, StatusTransition.__table__, transitions)
     events = await outbox_rows(session, changes, principal, request_id, occurred_at)
     if events:
         txid = await current_txid(session)
         for event in events:
             event["txid"] = txid
-        await session.execute(insert(OutboxEvent.__table__), events)
+        await insert_many(session, OutboxEvent.__table__, events)

@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from graph.ids import encode_global_id
+from graph.audit import json_safe
+from graph.ids import decode_global_id, encode_global_id
 from graph.models import organizations as om
 from graph.models import products as pm
+from graph.models.base import utcnow
 from graph.models.orders import Order, OrderLine
 from graph.models.security import AuditEvent
-from graph.models.sync import IdempotencyKey
+from graph.models.sync import IdempotencyKey, OutboxEvent, StatusTransition
+from graph.writes import insert_many
 
 SYNC = """
 mutation($input: SyncOrdersInput!) {
@@ -258,3 +261,136 @@ async def test_statement_count_does_not_grow_with_the_batch(backend: Any) -> Non
 
     one, many = await statements(1), await statements(200)
     assert many <= one + 6, (one, many)
+
+
+# -- what a batch records: the audit trail, the change feed, the status history -----------------
+
+
+async def _recorded(backend: Any, table: str, record_ids: list[int]) -> tuple[list, list, list]:
+    async with backend.session_factory() as session:
+        audit = (
+            await session.execute(
+                select(AuditEvent).where(AuditEvent.table_name == table, AuditEvent.record_id.in_(record_ids))
+                .order_by(AuditEvent.id)
+            )
+        ).scalars().all()
+        events = (
+            await session.execute(
+                select(OutboxEvent).where(OutboxEvent.table_name == table, OutboxEvent.record_id.in_(record_ids))
+                .order_by(OutboxEvent.id)
+            )
+        ).scalars().all()
+        steps = (
+            await session.execute(
+                select(StatusTransition).where(
+                    StatusTransition.table_name == table, StatusTransition.record_id.in_(record_ids)
+                ).order_by(StatusTransition.id)
+            )
+        ).scalars().all()
+    return list(audit), list(events), list(steps)
+
+
+async def test_a_batch_is_audited_published_and_historised_like_any_write(backend: Any) -> None:
+    """Creates are recorded in bulk (graph.audit.Created, graph.writes.insert_many); the trail,
+    the feed and the status history must read as for a single write: every column set from
+    nothing, the fields named but not their values, the partners scoped."""
+    refs = await _refs(backend)
+    tag = uuid.uuid4().hex[:8]
+    partners = {"customer": refs["served"], "distributorId": _org(refs["distributor"])}
+    item = _item(refs, f"{tag}-a", 1, lines=2, status="SUBMITTED", notes="first", **partners)
+    item["lines"][0]["supplierId"] = refs["supplier"]
+    supplier = decode_global_id(refs["supplier"], "Organization")[1]
+    result = (await _sync(backend, [item], source=_org(refs["distributor"])))["results"][0]
+    assert result["status"] == "CREATED"
+    order_id = decode_global_id(result["order"]["id"], "Order")[1]
+    async with backend.session_factory() as session:
+        order = (await session.execute(select(Order).where(Order.id == order_id))).scalar_one()
+        lines = (
+            await session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_number))
+        ).scalars().all()
+        when = json_safe(order.created_at)
+
+    audit, events, steps = await _recorded(backend, "orders", [order_id])
+    assert [(a.action, a.operation, a.node_id) for a in audit] == [("create", "syncOrders", result["order"]["id"])]
+    assert audit[0].changes == {
+        "number": [None, f"SO{order_id:08d}"], "customer_id": [None, refs["served"]],
+        "distributor_id": [None, refs["distributor"]], "status": [None, "submitted"], "currency": [None, "CNY"],
+        "total_amount": [None, "50.0020"], "placed_at": [None, when], "source": [None, "sync"],
+        "source_organization_id": [None, refs["distributor"]], "external_reference": [None, f"{tag}-a"],
+        "source_version": [None, 1], "notes": [None, "first"], "created_at": [None, when],
+    }
+    assert [(e.kind, e.order_id, e.customer_id, e.distributor_id, e.supplier_id) for e in events] == [
+        ("order.created", order_id, refs["served"], refs["distributor"], None)
+    ]
+    assert events[0].payload == {"fields": sorted(set(audit[0].changes) - {"created_at"})}
+    assert [(s.from_status, s.to_status) for s in steps] == [(None, "submitted")]
+
+    line_ids = [line.id for line in lines]
+    audit, events, steps = await _recorded(backend, "order_lines", line_ids)
+    assert [(a.action, a.record_id) for a in audit] == [("create", i) for i in line_ids]
+    expected = [
+        {
+            "order_id": [None, order_id], "line_number": [None, n], "product_id": [None, lines[n - 1].product_id],
+            "quantity": [None, "2.5"], "unit_price": [None, "10.0004"], "line_total": [None, "25.0010"],
+            "created_at": [None, when], **({"supplier_id": [None, supplier]} if n == 1 else {}),
+        }
+        for n in (1, 2)
+    ]
+    assert [a.changes for a in audit] == expected
+    assert [(e.kind, e.record_id, e.order_id, e.customer_id, e.distributor_id, e.supplier_id) for e in events] == [
+        ("order_line.created", line_ids[0], order_id, refs["served"], refs["distributor"], supplier),
+        ("order_line.created", line_ids[1], order_id, refs["served"], refs["distributor"], None),
+    ]
+    assert [e.payload for e in events] == [{"fields": sorted(set(c) - {"created_at"})} for c in expected]
+    assert steps == []
+
+    # An update: a status step, a changed line, an archived one.
+    newer = _item(refs, f"{tag}-a", 2, lines=1, status="CONFIRMED", notes="first", **partners)
+    newer["lines"][0].update(quantity="3", supplierId=refs["supplier"])
+    assert (await _sync(backend, [newer], source=_org(refs["distributor"])))["results"][0]["status"] == "UPDATED"
+    audit, events, steps = await _recorded(backend, "orders", [order_id])
+    assert audit[-1].action == "update"
+    assert audit[-1].changes == {
+        "status": ["submitted", "confirmed"], "total_amount": ["50.0020", "30.0012"], "source_version": [1, 2]
+    }
+    assert (events[-1].kind, events[-1].payload) == ("order.status_changed", {"fields": ["source_version", "status", "total_amount"]})
+    assert [(s.from_status, s.to_status) for s in steps] == [(None, "submitted"), ("submitted", "confirmed")]
+    audit, events, _ = await _recorded(backend, "order_lines", line_ids)
+    assert [(a.action, a.record_id, a.changes) for a in audit[2:]] == [
+        ("update", line_ids[0], {"quantity": ["2.500", "3"], "line_total": ["25.0010", "30.0012"]}),
+        ("archive", line_ids[1], {"archived_at": [None, audit[3].changes["archived_at"][1]]}),
+    ]
+    assert [(e.kind, e.supplier_id) for e in events[2:]] == [("order_line.updated", supplier), ("order_line.archived", None)]
+
+
+async def test_insert_many_writes_what_an_executemany_would(backend: Any) -> None:
+    """`insert_many` (PostgreSQL: one INSERT ... SELECT FROM unnest, columns of one value as
+    a single parameter): every row, value and NULL as given, JSON included, RETURNING per row."""
+    now, tag = utcnow(), uuid.uuid4().hex
+
+    def row(i: int) -> dict[str, Any]:
+        return {
+            "occurred_at": now, "principal_kind": "api_key", "principal_name": f"p{i % 2}", "role": "admin",
+            "organization_id": None, "key_prefix": None if i else "k", "operation": tag, "action": "create",
+            "table_name": "orders", "record_id": 1000 + i, "node_id": None, "changes": {"n": [None, i], "s": ["a", f"{i}"]},
+            "request_id": tag,
+        }
+
+    def plain(i: int) -> dict[str, Any]:  # a JSON column that is not all objects goes value by value
+        return {**row(i), "changes": "plain" if i == 4 else [i, None]}
+
+    rows = [row(i) for i in range(3)]
+    async with backend.session_factory() as session, session.begin():
+        returned = await insert_many(session, AuditEvent.__table__, rows, ("id", "record_id"))
+        assert await insert_many(session, AuditEvent.__table__, [row(3)]) == []
+        assert await insert_many(session, AuditEvent.__table__, [plain(4), plain(5)]) == []
+        assert await insert_many(session, AuditEvent.__table__, []) == []
+    assert sorted(record_id for _, record_id in returned) == [1000, 1001, 1002]
+    async with backend.session_factory() as session:
+        stored = (
+            await session.execute(select(AuditEvent).where(AuditEvent.operation == tag).order_by(AuditEvent.record_id))
+        ).scalars().all()
+    assert {r.id for r in stored} > {i for i, _ in returned}
+    columns = [c.key for c in AuditEvent.__table__.columns if c.key != "id"]
+    expected = [row(i) for i in range(4)] + [plain(4), plain(5)]
+    assert [{c: getattr(r, c) for c in columns} for r in stored] == expected

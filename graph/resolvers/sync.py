@@ -22,13 +22,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 
 from graph.access import PrincipalKind, visible
-from graph.audit import json_safe
+from graph.audit import Created, json_safe
 from graph.errors import ErrorCode, ErrorCollector
 from graph.ids import decode_global_id
 from graph.limits import budget_key
@@ -39,7 +39,7 @@ from graph.models.orders import Order, OrderLine, OrderSource, OrderStatus
 from graph.models.sync import IdempotencyKey
 from graph.resolvers import validation as check
 from graph.resolvers.orders import EDITABLE_LINES, TRANSITIONS, _line_total
-from graph.writes import Change, UnitOfWork
+from graph.writes import Change, UnitOfWork, insert_many
 
 MAX_SYNC_ITEMS = 500
 MAX_SYNC_LINES = 500
@@ -149,8 +149,7 @@ def request_hash(data: dict[str, Any]) -> str:
 # -- one item, validated -------------------------------------------------------------------
 
 
-@dataclass
-class _Line:
+class _Line(NamedTuple):  # a tuple: thousands per batch, and the garbage collector drops tuples of plain values
     line_number: int
     product_id: int
     supplier_id: int | None
@@ -172,22 +171,31 @@ class _Item:
         return self.data.get("external_reference")
 
 
-def _decode(errors: ErrorCollector, path: tuple[str, ...], value: Any, type_name: str) -> int | None:
+class _Ids(dict):
+    """(global id, type name) → the record id, or None when it is not one: decoded once per
+    batch, since a batch names the same customers, suppliers and products again and again."""
+
+    def __missing__(self, key: tuple[Any, str]) -> int | None:
+        decoded = decode_global_id(*key)
+        record_id = self[key] = None if decoded is None else decoded[1]
+        return record_id
+
+
+def _decode(errors: ErrorCollector, path: tuple[str, ...], value: Any, type_name: str, ids: _Ids) -> int | None:
     if value is None:
         return None
-    decoded = decode_global_id(value, type_name)
-    if decoded is None:
+    record_id = ids[(value, type_name)]
+    if record_id is None:
         errors.add(path, f"Not the id of a {type_name}.", ErrorCode.INVALID)
-        return None
-    return decoded[1]
+    return record_id
 
 
 def _org_check(
-    errors: ErrorCollector, path: tuple[str, ...], org_id: int | None, orgs: dict[int, Any], role: str
+    errors: ErrorCollector, path: tuple[str, ...], org_id: int | None, batch: _Batch, role: str
 ) -> int | None:
-    if org_id is None:
-        return None
-    org = orgs.get(org_id)
+    if org_id is None or org_id in batch.valid_orgs[role]:
+        return org_id
+    org = batch.orgs.get(org_id)
     if org is None:
         errors.add(path, "No record with this id.", ErrorCode.NOT_FOUND)
         return None
@@ -218,6 +226,8 @@ class _Batch:
         self.products_by_sku: dict[str, Any] = {}
         self.existing: dict[str, Any] = {}  # external reference → order row (+ `seen`)
         self.lines: dict[int, dict[int, Any]] = {}  # order id → line number → line row
+        self.ids = _Ids()
+        self.valid_orgs: dict[str, set[int]] = {}  # role → loaded, unarchived organizations holding it
 
     async def _scoped(self, model: type, table: Any, *conditions: Any) -> list[Any]:
         stmt = select(table).where(*conditions)
@@ -241,6 +251,10 @@ class _Batch:
     async def load(self, org_ids: set[int], product_ids: set[int], skus: set[str], references: set[str]) -> None:
         if org_ids:
             self.orgs = {row.id: row for row in await self._scoped(om.Organization, ORG, ORG.c.id.in_(org_ids))}
+        self.valid_orgs = {
+            role: {i for i, org in self.orgs.items() if org.archived_at is None and getattr(org, f"is_{role}")}
+            for role in ("customer", "distributor", "supplier")
+        }
         if product_ids or skus:
             rows = await self._scoped(
                 pm.Product, PRODUCT, or_(PRODUCT.c.id.in_(product_ids), PRODUCT.c.sku.in_(skus))
@@ -276,18 +290,18 @@ def _validate(item: _Item, batch: _Batch, principal_org: int | None, is_distribu
     if data.get("source_version") is None or data["source_version"] < 0:
         errors.add("sourceVersion", "A non-negative version is required.", ErrorCode.OUT_OF_RANGE)
     customer_id = _org_check(
-        errors, ("customerId",), _decode(errors, ("customerId",), data.get("customer_id"), "Organization"),
-        batch.orgs, "customer",
+        errors, ("customerId",), _decode(errors, ("customerId",), data.get("customer_id"), "Organization", batch.ids),
+        batch, "customer",
     )
     if data.get("customer_id") is None:
         errors.add("customerId", "Required.", ErrorCode.REQUIRED)
-    distributor_id = _decode(errors, ("distributorId",), data.get("distributor_id"), "Organization")
+    distributor_id = _decode(errors, ("distributorId",), data.get("distributor_id"), "Organization", batch.ids)
     if is_distributor:
         if distributor_id is None:
             distributor_id = principal_org
         elif distributor_id != principal_org:
             errors.add("distributorId", "A distributor syncs only the orders it delivers.", ErrorCode.FORBIDDEN)
-    distributor_id = _org_check(errors, ("distributorId",), distributor_id, batch.orgs, "distributor")
+    distributor_id = _org_check(errors, ("distributorId",), distributor_id, batch, "distributor")
     check.currency(errors, "currency", data.get("currency"))
     check.text(errors, "notes", data.get("notes"), max_length=10000)
     item.header = {
@@ -315,9 +329,10 @@ def _validate(item: _Item, batch: _Batch, principal_org: int | None, is_distribu
             errors.add((*path, "lineNumber"), "Line numbers must be unique within an order.", ErrorCode.DUPLICATE)
         numbers.add(number)
         product = _product(errors, path, line, batch)
+        supplier_path = (*path, "supplierId")
         supplier_id = _org_check(
-            errors, (*path, "supplierId"), _decode(errors, (*path, "supplierId"), line.get("supplier_id"), "Organization"),
-            batch.orgs, "supplier",
+            errors, supplier_path, _decode(errors, supplier_path, line.get("supplier_id"), "Organization", batch.ids),
+            batch, "supplier",
         )
         quantity, unit_price = line.get("quantity"), line.get("unit_price")
         if quantity is None:
@@ -336,7 +351,7 @@ def _validate(item: _Item, batch: _Batch, principal_org: int | None, is_distribu
 
 def _product(errors: ErrorCollector, path: tuple[str, ...], line: dict[str, Any], batch: _Batch) -> Any:
     if line.get("product_id") is not None:
-        product_id = _decode(errors, (*path, "productId"), line["product_id"], "Product")
+        product_id = _decode(errors, (*path, "productId"), line["product_id"], "Product", batch.ids)
         product, where = batch.products_by_id.get(product_id) if product_id else None, "productId"
         if product_id is None:
             return None
@@ -480,21 +495,21 @@ async def _apply(uow: UnitOfWork, source_org_id: int, items: list[_Item]) -> lis
     product_ids: set[int] = set()
     skus: set[str] = set()
     references: set[str] = set()
+    batch = _Batch(uow, source_org_id, items)
+    ids = batch.ids
     for item in items:
         d = item.data
         if isinstance(d.get("external_reference"), str):
             references.add(d["external_reference"])
-        for name in ("customer_id", "distributor_id"):
-            if (decoded := decode_global_id(d.get(name) or "", "Organization")) is not None:
-                org_ids.add(decoded[1])
+        org_ids.add(ids[(d.get("customer_id") or "", "Organization")])
+        org_ids.add(ids[(d.get("distributor_id") or "", "Organization")])
         for line in d.get("lines") or []:
-            if (decoded := decode_global_id(line.get("supplier_id") or "", "Organization")) is not None:
-                org_ids.add(decoded[1])
-            if (decoded := decode_global_id(line.get("product_id") or "", "Product")) is not None:
-                product_ids.add(decoded[1])
+            org_ids.add(ids[(line.get("supplier_id") or "", "Organization")])
+            product_ids.add(ids[(line.get("product_id") or "", "Product")])
             if line.get("product_sku"):
                 skus.add(line["product_sku"])
-    batch = _Batch(uow, source_org_id, items)
+    org_ids.discard(None)
+    product_ids.discard(None)
     await batch.load(org_ids, product_ids, skus, references)
 
     # 2. Validate and classify every item; nothing is written yet.
@@ -565,11 +580,12 @@ def _update_problem(item: _Item, existing: Any, lines_same: bool) -> SyncError |
 async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item], now: Any) -> list[int]:
     session = uow.session
     rows = []
-    for item in items:
+    token = uuid.uuid4().hex  # temporary numbers, unique until replaced in this transaction
+    for i, item in enumerate(items):
         total = sum((line.line_total for line in item.lines), Decimal(0))
         rows.append({
             **item.header,
-            "number": f"TMP-{uuid.uuid4().hex}",
+            "number": f"TMP-{token}-{i}",
             "total_amount": total,
             "placed_at": now,
             "source": OrderSource.SYNC,
@@ -581,20 +597,29 @@ async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item]
             "version": 1,
             "archived_at": None,
         })
-    # Matched back by the (unique) temporary number: no need for RETURNING in parameter
-    # order, which SQLAlchemy would send one row at a time on SQLite.
-    returned = await session.execute(insert(ORDER).returning(ORDER.c.id, ORDER.c.number), rows)
-    by_number = {row.number: row.id for row in returned}
-    ids = [by_number[row["number"]] for row in rows]
-    # Readable numbers, once the ids are known.
-    await session.execute(
-        update(ORDER).where(ORDER.c.id == bindparam("b_id")).values(number=bindparam("b_number")),
-        [{"b_id": i, "b_number": f"SO{i:08d}"} for i in ids],
-    )
-    for row, order_id in zip(rows, ids, strict=True):
-        row["number"] = f"SO{order_id:08d}"
-        row["id"] = order_id
-        uow.changes.append(Change("orders", order_id, "create", {k: (None, v) for k, v in row.items()}, "Order"))
+    if session.bind.dialect.name == "postgresql":
+        # The ids from the orders' sequence first, so the rows go in with their readable
+        # numbers: no temporary number to rewrite in every index afterwards.
+        ids = list((await session.execute(_NEXT_ORDER_IDS, {"n": len(rows)})).scalars())
+        for row, order_id in zip(rows, ids, strict=True):
+            row["number"] = f"SO{order_id:08d}"
+            row["id"] = order_id
+        await insert_many(session, ORDER, rows)
+    else:
+        # Matched back by the (unique) temporary number: no need for RETURNING in parameter
+        # order, which SQLAlchemy would send one row at a time on SQLite.
+        by_number = {row.number: row.id for row in await insert_many(session, ORDER, rows, ("id", "number"))}
+        ids = [by_number[row["number"]] for row in rows]
+        # Readable numbers, once the ids are known.
+        await session.execute(
+            update(ORDER).where(ORDER.c.id == bindparam("b_id")).values(number=bindparam("b_number")),
+            [{"b_id": i, "b_number": f"SO{i:08d}"} for i in ids],
+        )
+        for row, order_id in zip(rows, ids, strict=True):
+            row["number"] = f"SO{order_id:08d}"
+            row["id"] = order_id
+    for row in rows:
+        uow.changes.append(Change("orders", row["id"], "create", Created(row), "Order"))
     line_rows = [
         {
             "order_id": order_id, "line_number": line.line_number, "product_id": line.product_id,
@@ -611,13 +636,11 @@ async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item]
 async def _insert_lines(uow: UnitOfWork, line_rows: list[dict[str, Any]]) -> None:
     if not line_rows:
         return
-    result = await uow.session.execute(insert(LINE).returning(LINE.c.id, LINE.c.order_id, LINE.c.line_number), line_rows)
-    ids = {(r.order_id, r.line_number): r.id for r in result}  # unique per order
+    result = await insert_many(uow.session, LINE, line_rows, ("id", "order_id", "line_number"))
+    ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order
     for row in line_rows:
-        line_id = ids[(row["order_id"], row["line_number"])]
-        uow.changes.append(
-            Change("order_lines", line_id, "create", {k: (None, v) for k, v in {**row, "id": line_id}.items()}, "OrderLine")
-        )
+        row["id"] = ids[(row["order_id"], row["line_number"])]
+        uow.changes.append(Change("order_lines", row["id"], "create", Created(row), "OrderLine"))
 
 
 _LINE_UPDATE = (
@@ -678,6 +701,9 @@ async def _update_orders(
     if line_params:
         await uow.session.execute(_LINE_UPDATE, line_params)
     await _insert_lines(uow, new_lines)
+
+
+_NEXT_ORDER_IDS = text("SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)")
 
 
 def _line_param(row: Any, after: dict[str, Any], now: Any) -> dict[str, Any]:

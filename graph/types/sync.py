@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -94,6 +96,14 @@ class SyncOrdersPayload:
     replayed: bool = doc("Whether this is the stored result of an earlier request with the same idempotency key.")
 
 
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(SyncOrderLineInput))
+
+
+def _line_values(line: SyncOrderLineInput) -> dict[str, Any]:
+    """`input_values` of a line in one pass (a batch converts thousands)."""
+    return {name: value for name in _LINE_FIELDS if (value := getattr(line, name)) is not strawberry.UNSET}
+
+
 def _error(e: r.SyncError) -> SyncError:
     return SyncError(field=e.field, message=e.message, code=e.code)
 
@@ -131,7 +141,7 @@ class SyncMutations:
             return _payload(r.SyncOutcome(errors=[error]))
         data = input_values(input)
         data["orders"] = [
-            {**input_values(item), "lines": [input_values(line) for line in item.lines]} for item in input.orders
+            {**input_values(item), "lines": [_line_values(line) for line in item.lines]} for item in input.orders
         ]
         context = info.context
         request_id = context.statements.request_id if context.statements is not None else None

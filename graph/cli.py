@@ -211,7 +211,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from graph.app import create_app
+    from graph.app import create_served_app
 
     settings = _settings(args)
     if args.workers < 1:
@@ -229,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers == 1:
         # Our access log (graph/observability.py) replaces uvicorn's; its own lines use our format.
         uvicorn.run(
-            create_app(settings),
+            create_served_app(settings),
             host=settings.host,
             port=settings.port,
             access_log=False,
@@ -242,7 +242,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, value in _flag_overrides(args).items():
         os.environ[_env_name(name)] = str(value)
     uvicorn.run(
-        "graph.app:create_app",
+        "graph.app:create_served_app",
         factory=True,
         workers=args.workers,
         host=settings.host,

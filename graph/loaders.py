@@ -85,6 +85,13 @@ class Loaders:
         for row in rows:
             seen[row.id] = row
 
+    def remember_page(self, model: type, page: Page) -> None:
+        """A page's rows, and the to-one records joined into it (found or not visible)."""
+        self.remember(model, page.rows)
+        for included, rows, absent in page.included.values():
+            self.remember(included, rows)
+            self._remember_missing(included, absent)
+
     def seen(self, model: type, record_id: int) -> Any:
         """The row of `model` this request already read (None: read as not visible), else NOT_SEEN."""
         return self._seen.get(model, {}).get(record_id, NOT_SEEN)
@@ -152,10 +159,7 @@ class Loaders:
                 cache_key=(relation, filter_key),
             )
             for parent_id, page in pages.items():
-                self.remember(relation.model, page.rows)
-                for model, rows, absent in page.included.values():
-                    self.remember(model, rows)
-                    self._remember_missing(model, absent)
+                self.remember_page(relation.model, page)
                 results[(parent_id, *shape)] = page
         return [results[key] for key in keys]
 

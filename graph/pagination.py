@@ -210,17 +210,42 @@ async def fetch_page(
     request: PageRequest,
     where: Sequence[ColumnElement] = (),
     *,
+    include: Sequence[Include] = (),
     cache_key: Hashable | None = None,
 ) -> Page:
-    """One page of a list. With `cache_key` (which must identify `model` and `where`), the
-    statement is built once and reused (graph/reader.py)."""
+    """One page of a list, with the to-one records in `include` joined in. With `cache_key`
+    (which must identify `model` and `where`), the statement is built once and reused."""
 
     def build() -> Select:
         conditions, order = _window(model, request)
-        return reader.select(model).where(*where, *conditions).order_by(*order).limit(request.limit + 1)
+        base = _join_includes(reader, reader.select(model), model, include, None)
+        return base.where(*where, *conditions).order_by(*order).limit(request.limit + 1)
 
-    stmt = build() if cache_key is None else reader.cached(("page", cache_key, _shape(request)), build)
-    return _finish(list(await reader.rows(stmt, _positions(request))), request)
+    if cache_key is None:
+        stmt = build()
+    else:
+        stmt = reader.cached(("page", cache_key, _shape(request), tuple(item.name for item in include)), build)
+    rows = list(await reader.rows(stmt, _positions(request)))
+    page = _finish(rows, request)
+    page.included = {item.name: _included(item, rows) for item in include}
+    return page
+
+
+def _join_includes(
+    reader: Reader, base: Select, model: type, include: Sequence[Include], join: Callable[[Select], Select] | None
+) -> Select:
+    """LEFT JOIN each to-one record as the principal's scoped SELECT of its model (an
+    invisible record comes back as absent, exactly as a lookup by id would)."""
+    for item in include:
+        table = item.model.__table__
+        if visible(item.model, reader.principal) is None and table is not model.__table__ and join is None:
+            target = table  # everything visible: a plain join
+        else:
+            target = reader.select(item.model).subquery(f"include_{item.name}")
+        base = base.outerjoin(target, target.c.id == item.key).add_columns(
+            *(column.label(f"{item.name}__{column.name}") for column in target.c)
+        )
+    return base
 
 
 async def fetch_pages_per_parent(
@@ -238,8 +263,7 @@ async def fetch_pages_per_parent(
 ) -> dict[int, Page]:
     """One statement for the same page of many parents' lists.
 
-    `include` LEFT JOINs each to-one record as the principal's scoped SELECT of its model
-    (so an invisible record comes back as absent, exactly as a lookup by id would), and
+    `include` joins to-one records in (`_join_includes`), and
     `with_total` adds each parent's list size as a window count (first pages only: a cursor
     narrows the rows the window sees). With `cache_key` (which must identify `model`,
     `parent_key`, `where` and `join`), the statement is built once per shape and reused."""
@@ -251,15 +275,7 @@ async def fetch_pages_per_parent(
         base = reader.select(model, parent_key.label("parent_key"))
         if join is not None:
             base = join(base)
-        for item in include:
-            table = item.model.__table__
-            if visible(item.model, reader.principal) is None and table is not model.__table__ and join is None:
-                target = table  # everything visible: a plain join
-            else:
-                target = reader.select(item.model).subquery(f"include_{item.name}")
-            base = base.outerjoin(target, target.c.id == item.key).add_columns(
-                *(column.label(f"{item.name}__{column.name}") for column in target.c)
-            )
+        base = _join_includes(reader, base, model, include, join)
         base = base.where(reader.id_in(parent_key, "parent_ids"), *where, *conditions)
         if with_total:
             base = base.add_columns(func.count().over(partition_by=parent_key).label("page_total"))

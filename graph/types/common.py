@@ -140,16 +140,28 @@ class Connection(relay.Connection[relay.NodeType]):
         return await self._count()
 
 
+class LazyEdge(relay.Edge):
+    """relay.Edge (the same GraphQL type) whose cursor is encoded only when a client selects
+    it: most pages are read for their nodes, and encoding every row's cursor was measurable."""
+
+    def __init__(self, node: Any, request: PageRequest, row: Any) -> None:  # noqa: D107
+        self.node, self._request, self._row = node, request, row
+
+    @property
+    def cursor(self) -> str:  # type: ignore[override]
+        return encode_cursor(self._request, self._row)
+
+
 def build_connection(
     page: Page, builder: Callable[[Any], T], count: Callable[[], Awaitable[int]] | None = None
 ) -> Connection[T]:
-    request = page.request
-    edges = [relay.Edge(node=builder(row), cursor=encode_cursor(request, row)) for row in page.rows]
+    request, rows = page.request, page.rows
+    edges = [LazyEdge(builder(row), request, row) for row in rows]
     info = relay.PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=encode_cursor(request, rows[0]) if rows else None,
+        end_cursor=encode_cursor(request, rows[-1]) if rows else None,
     )
     return Connection(edges=edges, page_info=info, _count=count)
 
@@ -256,14 +268,17 @@ async def list_connection(
     after: str | None,
     last: int | None,
     before: str | None,
+    include: tuple[Include, ...] = (),
 ) -> Connection[T]:
-    """A top-level list: one keyset-paginated statement, plus a count only if asked."""
+    """A top-level list: one keyset-paginated statement, plus a count only if asked. Of
+    `include`, the to-one records the client selects on the nodes are joined into the page."""
     request = make_page_request(info, model, sort, direction, first, after, last, before)
-    reader = info.context.reader
+    reader, loaders = info.context.reader, info.context.loaders
+    wanted = tuple(item for item in include if item.name in connection_selection(info)[1])
     # The list's identity is its parent type and field; a filter keyed None is not identified.
     cache_key = None if filter.key is None else (info._raw_info.parent_type.name, info.field_name, model, filter.key)
-    page = await fetch_page(reader, model, request, filter.conditions, cache_key=cache_key)
-    info.context.loaders.remember(model, page.rows)
+    page = await fetch_page(reader, model, request, filter.conditions, include=wanted, cache_key=cache_key)
+    loaders.remember_page(model, page)
 
     async def count() -> int:
         return await reader.count(reader.select(model).where(*filter.conditions))

@@ -54,6 +54,11 @@ OrderSource = strawberry.enum(m.OrderSource, description="How an order reached u
 ShipmentStatus = strawberry.enum(m.ShipmentStatus, description="Where a shipment is.")
 
 # To-one records of a line read in the lines' own statement when the client selects them.
+# To-one records a list of orders joins in when the client selects them (graph/pagination.py).
+ORDER_INCLUDES = (
+    Include("customer", om.Organization, m.Order.__table__.c.customer_id),
+    Include("distributor", om.Organization, m.Order.__table__.c.distributor_id),
+)
 LINE_INCLUDES = (
     Include("product", pm.Product, m.OrderLine.__table__.c.product_id),
     Include("supplier", om.Organization, m.OrderLine.__table__.c.supplier_id),
@@ -112,16 +117,16 @@ class Order(relay.Node):
         return Money(amount=self.total_amount, currency=self.currency)
 
     @strawberry.field(description="The customer who placed the order.")
-    async def customer(self, info: Info) -> OrganizationRef | None:
+    def customer(self, info: Info) -> OrganizationRef | None:
         from graph.types.organizations import build_organization
 
-        return await load_one(info, om.Organization, self.customer_id, build_organization)
+        return known_or_load(info, om.Organization, self.customer_id, build_organization)
 
     @strawberry.field(description="The distributor delivering the order, if any.")
-    async def distributor(self, info: Info) -> OrganizationRef | None:
+    def distributor(self, info: Info) -> OrganizationRef | None:
         from graph.types.organizations import build_organization
 
-        return await load_one(info, om.Organization, self.distributor_id, build_organization)
+        return known_or_load(info, om.Organization, self.distributor_id, build_organization)
 
     @strawberry.field(description="The order's lines, by line number.")
     async def lines(
@@ -414,7 +419,8 @@ class OrderQueries:
     ) -> Connection[Order]:
         sort, direction = order_sort(order_by)
         return await list_connection(
-            info, m.Order, build_order, r.order_filter(filter, freeze(filter)), sort, direction, first, after, last, before
+            info, m.Order, build_order, r.order_filter(filter, freeze(filter)), sort, direction, first, after, last, before,
+            include=ORDER_INCLUDES,
         )
 
     @strawberry.field(description="Shipments, newest first.")

@@ -143,7 +143,7 @@ async def test_killed_connections_fail_clearly_write_nothing_partial_and_recover
                 if status == 503:
                     assert body["errors"][0]["extensions"]["requestId"]
 
-            # Recovery without a restart: pre-ping replaces the dead connections.
+            # Recovery without a restart: the pool is renewed after a dropped connection is met.
             started = time.monotonic()
             while True:
                 status, body = await _post(client, READ)

@@ -218,7 +218,7 @@ async def fetch_page(
 
     def build() -> Select:
         conditions, order = _window(model, request)
-        base = _join_includes(reader, reader.select(model), model, include, None)
+        base = _join_includes(reader, reader.select(model), include)
         return base.where(*where, *conditions).order_by(*order).limit(request.limit + 1)
 
     if cache_key is None:
@@ -231,17 +231,16 @@ async def fetch_page(
     return page
 
 
-def _join_includes(
-    reader: Reader, base: Select, model: type, include: Sequence[Include], join: Callable[[Select], Select] | None
-) -> Select:
+def _join_includes(reader: Reader, base: Select, include: Sequence[Include]) -> Select:
     """LEFT JOIN each to-one record as the principal's scoped SELECT of its model (an
     invisible record comes back as absent, exactly as a lookup by id would)."""
     for item in include:
-        table = item.model.__table__
-        if visible(item.model, reader.principal) is None and table is not model.__table__ and join is None:
-            target = table  # everything visible: a plain join
+        name = f"include_{item.name}"
+        # Everything visible: the table itself, aliased (two includes may name the same table).
+        if visible(item.model, reader.principal) is None:
+            target = item.model.__table__.alias(name)
         else:
-            target = reader.select(item.model).subquery(f"include_{item.name}")
+            target = reader.select(item.model).subquery(name)
         base = base.outerjoin(target, target.c.id == item.key).add_columns(
             *(column.label(f"{item.name}__{column.name}") for column in target.c)
         )
@@ -275,7 +274,7 @@ async def fetch_pages_per_parent(
         base = reader.select(model, parent_key.label("parent_key"))
         if join is not None:
             base = join(base)
-        base = _join_includes(reader, base, model, include, join)
+        base = _join_includes(reader, base, include)
         base = base.where(reader.id_in(parent_key, "parent_ids"), *where, *conditions)
         if with_total:
             base = base.add_columns(func.count().over(partition_by=parent_key).label("page_total"))

@@ -109,3 +109,22 @@ def test_the_cache_keeps_the_most_recently_used_statements() -> None:
     cache.resize(0)  # no cache at all: every call builds
     cache.get("a", build("a"))
     assert len(cache) == 0 and built[-1] == "a"
+
+
+async def test_a_list_joins_two_records_of_the_same_table(backend: Backend) -> None:
+    """An order's customer and distributor are both organizations: joined into the list page
+    together (aliased), each answers what a lookup by id answers."""
+    distributors = await backend.gql("{ organizations(first: 10, filter: { roles: [DISTRIBUTOR] }) { edges { node { id } } } }")
+    query = """query($d: ID) { orders(first: 10, filter: { distributorId: $d }) {
+      edges { node { id customer { id name } distributor { id name } } } } }"""
+    nodes = []
+    for edge in distributors["organizations"]["edges"]:
+        data, statements = await backend.statements(query, {"d": edge["node"]["id"]})
+        assert statements == 1
+        nodes += [edge["node"] for edge in data["orders"]["edges"]]
+    assert nodes and all(node["customer"] and node["distributor"] for node in nodes)
+    for node in nodes:
+        for party in ("customer", "distributor"):
+            if node[party] is not None:
+                found = await backend.gql("query($id: ID!) { node(id: $id) { ... on Organization { name } } }", {"id": node[party]["id"]})
+                assert found["node"]["name"] == node[party]["name"]

@@ -63,6 +63,8 @@ def cached_filter(build: Callable[[Any, Hashable], Filter]) -> Callable[[Any, Ha
 
     cached.__doc__, cached.__name__ = build.__doc__, build.__name__
     return cached
+
+
 NOT_SEEN = object()  # Loaders.seen(): no row of that id has been read yet
 
 

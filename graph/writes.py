@@ -26,19 +26,18 @@ from graph.ids import decode_global_id
 from graph.models.base import utcnow
 from graph.models.security import AuditEvent
 from graph.outbox import publish
+from graph.reader import StatementCache
 
 # How `insert_many` sends a column on PostgreSQL: an array of values, one value for every row,
 # or (JSON) one document holding the array of the rows' values.
 _ARRAY, _ONE, _DOCUMENT = "array", "one", "document"
-_UNNEST_INSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], Any] = {}
+_UNNEST_INSERTS = StatementCache(1000)  # a few shapes per table in practice
 
 
 def _unnest_insert(
     table: Table, names: tuple[str, ...], modes: tuple[str, ...], returning: tuple[str, ...], dialect: Any
 ) -> Any:
-    key = (table.name, names, modes, returning)
-    stmt = _UNNEST_INSERTS.get(key)
-    if stmt is None:
+    def build() -> Any:
         quote = dialect.identifier_preparer.quote
         arrays, columns, aliases = [], [], []
         for i, (name, mode) in enumerate(zip(names, modes, strict=True)):
@@ -66,10 +65,9 @@ def _unnest_insert(
         )
         if returning:
             sql += f" RETURNING {', '.join(quote(n) for n in returning)}"
-        if len(_UNNEST_INSERTS) >= 1000:  # a few shapes per table in practice; never unbounded
-            _UNNEST_INSERTS.clear()
-        stmt = _UNNEST_INSERTS[key] = text(sql)
-    return stmt
+        return text(sql)
+
+    return _UNNEST_INSERTS.get((table.name, names, modes, returning), build)
 
 
 async def insert_many(

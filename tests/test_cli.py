@@ -37,6 +37,8 @@ def _run(
     [
         ("port", "99999", "PARTNERGRAPH_PORT: must be between 1 and 65535 (got '99999')"),
         ("port", "eighty", "PARTNERGRAPH_PORT: must be a whole number (got 'eighty')"),
+        ("pool_ping_idle_seconds", "-1", "PARTNERGRAPH_POOL_PING_IDLE_SECONDS: must be at least 0.0 (got '-1')"),
+        ("statement_cache_size", "lots", "PARTNERGRAPH_STATEMENT_CACHE_SIZE: must be a whole number (got 'lots')"),
         (
             "database_url",
             "mysql://root:hunter2@db/crm",

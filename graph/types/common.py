@@ -274,7 +274,7 @@ async def list_connection(
     `include`, the to-one records the client selects on the nodes are joined into the page."""
     request = make_page_request(info, model, sort, direction, first, after, last, before)
     reader, loaders = info.context.reader, info.context.loaders
-    wanted = tuple(item for item in include if item.name in connection_selection(info)[1])
+    wanted = tuple(item for item in include if item.name in connection_selection(info)[1]) if include else ()
     # The list's identity is its parent type and field; a filter keyed None is not identified.
     cache_key = None if filter.key is None else (info._raw_info.parent_type.name, info.field_name, model, filter.key)
     page = await fetch_page(reader, model, request, filter.conditions, include=wanted, cache_key=cache_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -241,7 +242,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # from the environment: put the flags there (the environment already holds the rest).
     for name, value in _flag_overrides(args).items():
         os.environ[_env_name(name)] = str(value)
-    uvicorn.run(
+    from graph import workers
+
+    config = uvicorn.Config(
         "graph.app:create_served_app",
         factory=True,
         workers=args.workers,
@@ -251,6 +254,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,  # graph/observability.py writes the access log
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        workers.run(config)  # a listening socket per worker: connections spread over all of them
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -125,6 +126,42 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _established(pid: int, port: int) -> int:
+    """How many TCP connections to `port` process `pid` holds open (Linux /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                    count += 1
+    return count
+
+
+def _assert_connections_spread_over_workers(port: int, pids: set[int]) -> None:
+    """Keep-alive connections opened in a burst land on every worker, not on whichever was idle."""
+    if not Path("/proc/net/tcp").exists():
+        return
+    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        held = {pid: _established(pid, port) for pid in pids}
+        assert sum(held.values()) == 16 and all(held.values()), held
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
     assert _run("migrate", "--database-url", url).returncode == 0
@@ -169,6 +206,7 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> 
             if "Started server process" in line
         }
         assert workers == 2 and len(started) == 2, log.read_text()
+        _assert_connections_spread_over_workers(port, {int(pid) for pid in started})
 
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0, log.read_text()

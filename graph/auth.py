@@ -28,6 +28,7 @@ from graph.models.base import utcnow
 from graph.models.organizations import Organization
 from graph.models.people import User
 from graph.models.security import ApiKey
+from graph.prepared import fetch_all, keep
 from graph.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ async def authenticate(
 
 
 # Built once: the statement (and its compiled form) is reused by every request.
-_KEY_BY_PREFIX = select(*ApiKey.__table__.columns).where(ApiKey.__table__.c.prefix == bindparam("prefix"))
+_KEY_BY_PREFIX = keep(select(*ApiKey.__table__.columns).where(ApiKey.__table__.c.prefix == bindparam("prefix")))
 
 
 async def _authenticate_key(key: str, session_factory: async_sessionmaker, session: AsyncSession | None) -> Principal:
@@ -178,9 +179,10 @@ async def _authenticate_key(key: str, session_factory: async_sessionmaker, sessi
     prefix = rest.split("_", 1)[0]
     if session is None:
         async with session_factory() as own:
-            api_key = (await own.execute(_KEY_BY_PREFIX, {"prefix": prefix})).first()
+            found = await fetch_all(own, _KEY_BY_PREFIX, {"prefix": prefix})
     else:
-        api_key = (await session.execute(_KEY_BY_PREFIX, {"prefix": prefix})).first()
+        found = await fetch_all(session, _KEY_BY_PREFIX, {"prefix": prefix})
+    api_key = found[0] if found else None
     if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(key)):
         raise AuthenticationError("Invalid API key.")
     now = utcnow()

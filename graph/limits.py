@@ -76,6 +76,8 @@ from graphql.utilities import get_operation_ast
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
+from graph.documents import PerDocument
+
 if TYPE_CHECKING:
     from graph.access import Principal
     from graph.settings import Settings
@@ -115,24 +117,17 @@ def query_cost(
     # coercing input objects too would redo, for a 500-order sync, what execution does anyway.
     definitions = [d for d in operation.variable_definitions or () if _is_scalar_variable(schema, d)]
     # The same document with the same scalar variables has the same price: priced once.
-    key = _cost_key(schema, document, operation_name, pages, definitions, variables or {})
-    if key is not None and key in _PRICES:
-        return _PRICES[key]
-    cost = _price(schema, document, operation, definitions, variables, pages)
-    if key is not None:
-        if len(_PRICES) >= _PRICES_KEPT:
-            _PRICES.pop(next(iter(_PRICES)))  # the oldest
-        _PRICES[key] = cost
-    return cost
+    key = _cost_key(schema, operation_name, pages, definitions, variables or {})
+    if key is None:
+        return _price(schema, document, operation, definitions, variables, pages)
+    return _PRICES.get(document, key, lambda: _price(schema, document, operation, definitions, variables, pages))
 
 
-_PRICES: dict[tuple, int | None] = {}
-_PRICES_KEPT = 1024
+_PRICES = PerDocument(1024)
 
 
 def _cost_key(
     schema: GraphQLSchema,
-    document: Any,
     operation_name: str | None,
     pages: PageSizes,
     definitions: list[Any],
@@ -142,7 +137,7 @@ def _cost_key(
     values = tuple(
         (d.variable.name.value, _frozen(variables.get(d.variable.name.value))) for d in definitions
     )
-    key = (id(schema), document, operation_name, pages, values)
+    key = (id(schema), operation_name, pages, values)
     try:
         hash(key)
     except TypeError:
@@ -565,18 +560,14 @@ class QueryCostLimiter(SchemaExtension):
         return {"cost": self._report} if self._report is not None else {}
 
 
-_INTROSPECTING: dict[tuple[int, Any], bool] = {}
+_INTROSPECTING = PerDocument(1024)
 
 
 def _introspects(schema: GraphQLSchema, document: Any) -> bool:
     """Whether the document reads the schema (validated once per document, not per request)."""
-    key = (id(schema), document)
-    found = _INTROSPECTING.get(key)
-    if found is None:
-        if len(_INTROSPECTING) >= _PRICES_KEPT:
-            _INTROSPECTING.pop(next(iter(_INTROSPECTING)))
-        found = _INTROSPECTING[key] = bool(validate(schema, document, [NoSchemaIntrospectionCustomRule]))
-    return found
+    return _INTROSPECTING.get(
+        document, id(schema), lambda: bool(validate(schema, document, [NoSchemaIntrospectionCustomRule]))
+    )
 
 
 def _cost_report(cost: int, available: float, budgets: CostBudgets) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from strawberry.dataloader import DataLoader
 
-from graph.pagination import Include, Page, PageRequest, fetch_pages_per_parent
+from graph.pagination import Include, Page, PageRequest, fetch_pages_per_parent, included_rows, join_includes
 from graph.reader import Reader, StatementCache
 
 
@@ -71,7 +71,7 @@ NOT_SEEN = object()  # Loaders.seen(): no row of that id has been read yet
 class Loaders:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
-        self._by_id: dict[type, DataLoader[int, Row | None]] = {}
+        self._by_id: dict[tuple[type, tuple[Include, ...]], DataLoader[int, Row | None]] = {}
         self._pages: dict[Relation, DataLoader[tuple, Page]] = {}
         self._counts: dict[Relation, DataLoader[tuple, int]] = {}
         # Filters are keyed per relation: equal keys from different domains mean different SQL.
@@ -104,21 +104,33 @@ class Loaders:
         for record_id in ids:
             seen.setdefault(record_id, None)
 
-    def by_id(self, model: type) -> DataLoader[int, Row | None]:
-        loader = self._by_id.get(model)
+    def by_id(self, model: type, include: tuple[Include, ...] = ()) -> DataLoader[int, Row | None]:
+        """Rows of `model` by id; `include` joins to-one records in (remembered for their
+        by-id lookups), as a page does when the client selects them."""
+        loader = self._by_id.get((model, include))
         if loader is None:
-            loader = DataLoader(load_fn=lambda ids: self._load_by_id(model, ids))
-            self._by_id[model] = loader
+            loader = DataLoader(load_fn=lambda ids: self._load_by_id(model, ids, include))
+            self._by_id[model, include] = loader
         return loader
 
-    async def _load_by_id(self, model: type, ids: Sequence[int]) -> list[Row | None]:
-        seen = self._seen.get(model, {})
+    async def _load_by_id(self, model: type, ids: Sequence[int], include: tuple[Include, ...]) -> list[Row | None]:
+        seen = self._seen.get(model, {}) if not include else {}
         missing = {i for i in ids if i not in seen}
         found = {i: seen[i] for i in ids if i in seen}
         if missing:
             reader = self.reader
-            stmt = reader.cached(("by_id", model), lambda: reader.select(model).where(reader.id_in(model.__table__.c.id, "ids")))
-            found.update((row.id, row) for row in await reader.rows(stmt, {"ids": sorted(missing)}))
+
+            def build() -> Select:
+                base = join_includes(reader, reader.select(model), include)
+                return base.where(reader.id_in(model.__table__.c.id, "ids"))
+
+            stmt = reader.cached(("by_id", model, tuple(item.name for item in include)), build)
+            rows = await reader.rows(stmt, {"ids": sorted(missing)})
+            found.update((row.id, row) for row in rows)
+            for item in include:
+                included, records, absent = included_rows(item, rows)
+                self.remember(included, records)
+                self._remember_missing(included, absent)
         return [found.get(i) for i in ids]
 
     async def page(

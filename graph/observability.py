@@ -217,6 +217,7 @@ class Metrics:
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     _operations: set[str] = field(default_factory=set)
+    _children: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -259,6 +260,20 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+
+    def request_counter(self, operation: str, outcome: str | None) -> Any:
+        """The labelled counter child, kept: `labels()` takes a lock and builds a key each call.
+        Operation labels are bounded (`operation_label`), so this dict is too."""
+        child = self._children.get((operation, outcome))
+        if child is None:
+            child = self._children[operation, outcome] = self.requests.labels(operation=operation, outcome=outcome)
+        return child
+
+    def latency_histogram(self, operation: str) -> Any:
+        child = self._children.get(operation)
+        if child is None:
+            child = self._children[operation] = self.latency.labels(operation=operation)
+        return child
 
     def watch_pool(self, engine: AsyncEngine) -> None:
         """Report the engine's pool usage at each scrape (when the pool can tell)."""
@@ -384,8 +399,8 @@ class RequestObserver:
             # operation we could trust: "unknown", unlike "anonymous" (a document without a name).
             read = scope.get("method") == "GET" or bool(exchange.request_body)
             label = self.metrics.operation_label(operation) if read else "unknown"
-            self.metrics.requests.labels(operation=label, outcome=outcome).inc()
-            self.metrics.latency.labels(operation=label).observe(seconds)
+            self.metrics.request_counter(label, outcome).inc()
+            self.metrics.latency_histogram(label).observe(seconds)
             if cost is not None:
                 self.metrics.cost.observe(cost)
             if statements is not None:
@@ -413,6 +428,9 @@ class RequestObserver:
             )
         if slow:
             facts["slow"] = True
+        level = logging.WARNING if slow else logging.INFO
+        if not log.isEnabledFor(level):
+            return
         summary = " ".join(
             f"{key}={_readable(value)}"
             for key, value in facts.items()
@@ -420,7 +438,7 @@ class RequestObserver:
             and value is not None
         )
         log.log(
-            logging.WARNING if slow else logging.INFO,
+            level,
             "%s %s %s %.1fms%s%s",
             facts["method"],
             path,

@@ -218,7 +218,7 @@ async def fetch_page(
 
     def build() -> Select:
         conditions, order = _window(model, request)
-        base = _join_includes(reader, reader.select(model), include)
+        base = join_includes(reader, reader.select(model), include)
         return base.where(*where, *conditions).order_by(*order).limit(request.limit + 1)
 
     if cache_key is None:
@@ -227,11 +227,11 @@ async def fetch_page(
         stmt = reader.cached(("page", cache_key, _shape(request), tuple(item.name for item in include)), build)
     rows = list(await reader.rows(stmt, _positions(request)))
     page = _finish(rows, request)
-    page.included = {item.name: _included(item, rows) for item in include}
+    page.included = {item.name: included_rows(item, rows) for item in include}
     return page
 
 
-def _join_includes(reader: Reader, base: Select, include: Sequence[Include]) -> Select:
+def join_includes(reader: Reader, base: Select, include: Sequence[Include]) -> Select:
     """LEFT JOIN each to-one record as the principal's scoped SELECT of its model (an
     invisible record comes back as absent, exactly as a lookup by id would)."""
     for item in include:
@@ -262,7 +262,7 @@ async def fetch_pages_per_parent(
 ) -> dict[int, Page]:
     """One statement for the same page of many parents' lists.
 
-    `include` joins to-one records in (`_join_includes`), and
+    `include` joins to-one records in (`join_includes`), and
     `with_total` adds each parent's list size as a window count (first pages only: a cursor
     narrows the rows the window sees). With `cache_key` (which must identify `model`,
     `parent_key`, `where` and `join`), the statement is built once per shape and reused."""
@@ -274,7 +274,7 @@ async def fetch_pages_per_parent(
         base = reader.select(model, parent_key.label("parent_key"))
         if join is not None:
             base = join(base)
-        base = _join_includes(reader, base, include)
+        base = join_includes(reader, base, include)
         base = base.where(reader.id_in(parent_key, "parent_ids"), *where, *conditions)
         if with_total:
             base = base.add_columns(func.count().over(partition_by=parent_key).label("page_total"))
@@ -299,12 +299,12 @@ async def fetch_pages_per_parent(
         page = _finish(rows, request)
         if with_total:
             page.total = int(rows[0].page_total) if rows else 0
-        page.included = {item.name: _included(item, rows) for item in include}
+        page.included = {item.name: included_rows(item, rows) for item in include}
         pages[pid] = page
     return pages
 
 
-def _included(item: Include, rows: Sequence[Row]) -> tuple[type, list[Any], list[int]]:
+def included_rows(item: Include, rows: Sequence[Row]) -> tuple[type, list[Any], list[int]]:
     row_type = _row_type(item.model)
     names = [f"{item.name}__{column.name}" for column in item.model.__table__.columns]
     found, absent = [], []

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.access import Principal, visible
+from graph.prepared import fetch_all, keep
 
 
 class StatementCache:
@@ -97,7 +98,7 @@ class Reader:
         `shape` must identify everything `build` puts into the statement except the
         principal (added here); values that change per request are bound at execution."""
         p = self.principal
-        return STATEMENTS.get((shape, self.dialect, p.kind, p.role, p.organization_id, p.user_id), build)
+        return STATEMENTS.get((shape, self.dialect, p.kind, p.role, p.organization_id, p.user_id), lambda: keep(build()))
 
     def id_in(self, column: ColumnElement, name: str) -> ColumnElement[bool]:
         """`column` among the ids bound to `name` at execution (a list), in SQL that stays the
@@ -110,8 +111,7 @@ class Reader:
 
     async def rows(self, stmt: Select, params: dict[str, Any] | None = None) -> Sequence[Row]:
         async with self._lock:
-            result = await self.session.execute(stmt, params)
-            return result.all()
+            return await fetch_all(self.session, stmt, params)  # kept statements: the driver's own path
 
     async def scalar(self, stmt: Select) -> Any:
         async with self._lock:

@@ -7,18 +7,14 @@ from typing import Any
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 
 from graph.context import Info
+from graph.documents import Documents
 from graph.errors import BadInput
+from graph.execution import ExecutionContext, thin_resolvers
 from graph.ids import decode_global_id
 from graph.limits import request_limits
 from graph.models import (
@@ -34,6 +30,7 @@ from graph.models import (
     service,
     sync,
 )
+from graph.pagination import Include
 from graph.resolvers.service import TYPE_NAMES as SERVICE_TYPE_NAMES
 from graph.resolvers.validation import compile_input_converters
 from graph.types import audit as audit_types
@@ -52,6 +49,7 @@ from graph.types import security as security_types
 from graph.types import service as service_types
 from graph.types import sync as sync_types
 from graph.types import webhooks as webhook_types
+from graph.types.common import selected_fields
 
 
 def _kind(kind: service.ServiceRecordKind):  # noqa: ANN202
@@ -87,6 +85,13 @@ NODE_TYPES: dict[str, tuple[type, Any, Any]] = {
 }
 
 
+# To-one records a node's own statement joins in when the client selects them, as lists do.
+NODE_INCLUDES: dict[type, tuple[Include, ...]] = {
+    orders.Order: order_types.ORDER_INCLUDES,
+    orders.OrderLine: order_types.LINE_INCLUDES,
+}
+
+
 async def _resolve_nodes(info: Info, ids: list[str]) -> list[relay.Node | None]:
     """Resolve global ids in one statement per table; unknown, malformed or unseen ids are null."""
     wanted: dict[type, list[int]] = defaultdict(list)
@@ -98,8 +103,10 @@ async def _resolve_nodes(info: Info, ids: list[str]) -> list[relay.Node | None]:
         if entry is not None:
             wanted[entry[0]].append(parsed[1])
     loaded = {}
+    selected = selected_fields(info) if any(model in NODE_INCLUDES for model in wanted) else frozenset()
     for model, record_ids in wanted.items():
-        rows = await info.context.loaders.by_id(model).load_many(record_ids)
+        include = tuple(item for item in NODE_INCLUDES.get(model, ()) if item.name in selected)
+        rows = await info.context.loaders.by_id(model, include).load_many(record_ids)
         loaded.update({(model, i): row for i, row in zip(record_ids, rows, strict=True)})
     results: list[relay.Node | None] = []
     for parsed, entry in decoded:
@@ -184,8 +191,8 @@ MAX_DEPTH = 15
 
 # QueryDepthLimiter(max_depth=MAX_DEPTH) and MaxAliasesLimiter(max_alias_count=30), with their
 # rule classes built once: the extensions build new classes per request, and new rules make
-# every request a ValidationCache miss (the document was validated again each time).
-_LIMIT_RULES = [depth_rule(MAX_DEPTH, None, None), aliases_rule(30)]
+# every request a validation-cache miss (the document was validated again each time).
+_LIMIT_RULES = (depth_rule(MAX_DEPTH, None, None), aliases_rule(30))
 
 
 class Schema(strawberry.Schema):
@@ -201,15 +208,14 @@ def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) ->
         subscription=Subscription,
         types=[*service_types.CONCRETE_TYPES],
         extensions=[
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: AddValidationRules(_LIMIT_RULES),  # depth and aliases
-            lambda: MaxTokensLimiter(max_token_count=5000),
+            lambda: Documents(_LIMIT_RULES, max_tokens=5000),  # parse and validate once; depth and aliases
             *extra_extensions,
             *request_limits(budget_stores),
         ],
     )
     compile_input_converters(schema)  # mutation inputs: a compiled converter per input type
+    thin_resolvers(schema)  # resolvers called directly where strawberry's wrapper would only pass through
+    schema.execution_context_class = ExecutionContext.for_schema(schema._schema)  # plain leaves read in one step
     return schema
 
 

@@ -152,18 +152,30 @@ class LazyEdge(relay.Edge):
         return encode_cursor(self._request, self._row)
 
 
+class LazyPageInfo(relay.PageInfo):
+    """relay.PageInfo (the same GraphQL type) whose cursors are encoded only when selected: a
+    portal page has some forty nested connections and asks for one end cursor."""
+
+    def __init__(self, page: Page) -> None:  # noqa: D107
+        self.has_next_page, self.has_previous_page, self._page = page.has_next, page.has_previous, page
+
+    @property
+    def start_cursor(self) -> str | None:  # type: ignore[override]
+        rows = self._page.rows
+        return encode_cursor(self._page.request, rows[0]) if rows else None
+
+    @property
+    def end_cursor(self) -> str | None:  # type: ignore[override]
+        rows = self._page.rows
+        return encode_cursor(self._page.request, rows[-1]) if rows else None
+
+
 def build_connection(
     page: Page, builder: Callable[[Any], T], count: Callable[[], Awaitable[int]] | None = None
 ) -> Connection[T]:
-    request, rows = page.request, page.rows
-    edges = [LazyEdge(builder(row), request, row) for row in rows]
-    info = relay.PageInfo(
-        has_next_page=page.has_next,
-        has_previous_page=page.has_previous,
-        start_cursor=encode_cursor(request, rows[0]) if rows else None,
-        end_cursor=encode_cursor(request, rows[-1]) if rows else None,
-    )
-    return Connection(edges=edges, page_info=info, _count=count)
+    request = page.request
+    edges = [LazyEdge(builder(row), request, row) for row in page.rows]
+    return Connection(edges=edges, page_info=LazyPageInfo(page), _count=count)
 
 
 def make_page_request(
@@ -232,6 +244,12 @@ def _fields(selection_set: Any, fragments: dict[str, Any]) -> Any:
             yield from _fields(selection.selection_set, fragments)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
             yield from _fields(fragments[selection.name.value].selection_set, fragments)
+
+
+def selected_fields(info: Info) -> frozenset[str]:
+    """Names of the fields the client selected under this field, through fragments of any type."""
+    raw = info._raw_info
+    return frozenset(f.name.value for node in raw.field_nodes for f in _fields(node.selection_set, raw.fragments))
 
 
 def connection_selection(info: Info) -> tuple[frozenset[str], frozenset[str]]:

@@ -1,0 +1,223 @@
+"""How queries execute: graphql-core's executor, with plain leaf fields read in one step and
+resolvers called without strawberry's per-call wrapping where it would do nothing.
+
+Most fields of an answer are leaves read straight off an attribute (`number`, `status`,
+`placedAt`...). graphql-core spends on each one what it spends on a resolver with arguments:
+a path, a resolve-info object, strawberry's wrapper, an awaitable check and three completion
+calls. For a field that strawberry itself treats as basic (no resolver, no extension, no
+permission) and whose type is a scalar or an enum, the answer is `coerce(getattr(source,
+attribute))`; this executor computes exactly that, and raises the same errors graphql-core
+would (null in a non-null field, a value the scalar refuses). Everything else takes
+graphql-core's own path.
+
+A field with a resolver goes, on every call, through strawberry's argument conversion and
+extension chain, even when its arguments are plain scalars and its only extension is a
+permission check. `thin_resolvers` gives such fields a resolver that does the same work
+directly: the permission checks, in order, with strawberry's errors; the scalar arguments
+under their Python names; the resolver called with `self`, `info` and the arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import strawberry
+from graphql import (
+    GraphQLObjectType,
+    GraphQLSchema,
+    is_leaf_type,
+    is_non_null_type,
+    is_scalar_type,
+    specified_scalar_types,
+)
+from graphql.execution.executor import Path
+from graphql.pyutils import Undefined, inspect
+from strawberry.permission import PermissionExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryOptional
+
+
+class PlainLeaf(NamedTuple):
+    attribute: str
+    coerce: Any  # the scalar's or enum's coerce_output_value
+    non_null: bool
+
+
+def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
+    """(type name, field name) → how to read it, for every basic scalar or enum field."""
+    leaves = {}
+    for named in schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for name, field in named.fields.items():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            # strawberry's own shortcut for basic fields: no resolver, extension or permission.
+            if definition is None or not definition.is_basic_field or field.resolve.__name__ != "_get_basic_result":
+                continue
+            non_null = is_non_null_type(field.type)
+            inner = field.type.of_type if non_null else field.type
+            if not is_leaf_type(inner) or definition.default_resolver is not getattr:
+                continue
+            leaves[named.name, name] = PlainLeaf(definition.python_name, inner.coerce_output_value, non_null)
+    return leaves
+
+
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's execution context; `leaves` is set on the subclass a schema builds
+    (`for_schema`), so the table is computed once per schema, not per request."""
+
+    leaves: dict[tuple[str, str], PlainLeaf] = {}
+
+    @classmethod
+    def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
+        return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema)})
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        if _has_middleware(self.middleware_manager):  # a per-field hook must see every field
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        leaves = self.leaves
+        type_name = parent_type.name
+        plain: dict[str, Any] = {}
+        rest: dict[str, Any] = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            leaf = leaves.get((type_name, field_details_list[0].node.name.value))
+            if leaf is None:
+                rest[response_name] = field_details_list
+                continue
+            try:
+                plain[response_name] = _read(leaf, source_value, parent_type, field_details_list)
+            except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
+                field_def = parent_type.fields[field_details_list[0].node.name.value]
+                self.handle_field_error(
+                    raw_error, field_def.type, field_details_list, Path(path, response_name, type_name)
+                )
+                plain[response_name] = None
+        if not rest:
+            return plain  # built in the query's order
+        if not plain:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        results = super().execute_fields(parent_type, source_value, path, rest, position_context)
+        if self.is_awaitable(results):
+
+            async def merged() -> dict[str, Any]:
+                return _in_order(grouped_field_set, plain, await results)
+
+            return merged()
+        return _in_order(grouped_field_set, plain, results)
+
+
+def _has_middleware(manager: Any) -> bool:
+    return manager is not None and bool(getattr(manager, "_middleware_resolvers", None))
+
+
+def _read(leaf: PlainLeaf, source: Any, parent_type: GraphQLObjectType, field_details_list: Any) -> Any:
+    value = getattr(source, leaf.attribute)
+    if isinstance(value, Exception):
+        raise value
+    if value is None or value is Undefined:
+        if leaf.non_null:
+            field_name = field_details_list[0].node.name.value
+            raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+        return None
+    coerced = leaf.coerce(value)
+    if coerced is Undefined or coerced is None:
+        raise TypeError(f"Expected a non-null value from coercing {inspect(value)}, got {inspect(coerced)}.")
+    return coerced
+
+
+def _in_order(grouped_field_set: Any, plain: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """The answer's keys in the order the query asked for them, as the spec orders them."""
+    return {
+        name: plain[name] if name in plain else results[name]
+        for name in grouped_field_set
+        if name in plain or name in results
+    }
+
+
+# Arguments graphql-core hands over ready to use: the built-in scalars, nullable or not.
+_PLAIN_ARGUMENTS = {int, str, bool, float, strawberry.ID}
+
+
+def thin_resolvers(schema: Any) -> int:
+    """Give every eligible field of `schema` (a strawberry Schema) a direct resolver; returns
+    how many fields got one."""
+    if schema.schema_converter._exception_handler_specs:
+        return 0  # strawberry's exception handlers need its wrapper
+    info_class = schema.config.info_class
+    name_of = schema.config.name_converter.from_argument
+    changed = 0
+    for named in schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field in named.fields.values():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if definition is None or definition.base_resolver is None or definition.is_subscription:
+                continue
+            permissions = _plain_permissions(definition.extensions)
+            arguments = _plain_arguments(definition, field, name_of)
+            if permissions is None or arguments is None:
+                continue
+            field.resolve = _direct(definition, info_class, permissions, arguments)
+            changed += 1
+    return changed
+
+
+def _plain_permissions(extensions: list[Any]) -> tuple[Any, ...] | None:
+    """The permissions to check, or None when an extension does more than check them."""
+    checks: list[Any] = []
+    for extension in extensions:
+        if type(extension) is not PermissionExtension or extension.fail_silently or not extension.supports_sync:
+            return None
+        checks.extend(extension.permissions)
+    return tuple(checks)
+
+
+def _plain_arguments(definition: Any, field: Any, name_of: Any) -> dict[str, str] | None:
+    """GraphQL argument name → Python name, or None when an argument needs converting."""
+    names = {}
+    for argument in definition.arguments:
+        python_type = argument.type
+        if isinstance(python_type, StrawberryOptional):
+            python_type = python_type.of_type
+        graphql_name = name_of(argument)
+        graphql_type = field.args[graphql_name].type
+        inner = graphql_type.of_type if is_non_null_type(graphql_type) else graphql_type
+        if python_type not in _PLAIN_ARGUMENTS or not is_scalar_type(inner) or inner.name not in specified_scalar_types:
+            return None
+        names[graphql_name] = argument.python_name
+    return names
+
+
+def _direct(definition: Any, info_class: type, permissions: tuple[Any, ...], arguments: dict[str, str]) -> Any:
+    resolver = definition.base_resolver
+    function = resolver.wrapped_func
+    self_wanted = resolver.self_parameter is not None
+    named_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    renamed = {g: p for g, p in arguments.items() if g != p}
+
+    def resolve(source: Any, raw_info: Any, **kwargs: Any) -> Any:
+        info = info_class(_raw_info=raw_info, _field=definition)
+        if renamed:  # the Python names, as strawberry hands them to permissions and the resolver
+            kwargs = {renamed.get(name, name): value for name, value in kwargs.items()}
+        for permission in permissions:
+            allowed = permission.has_permission(source, info, **kwargs)
+            if allowed is not True:
+                if allowed is False:
+                    return permission.on_unauthorized()
+                raise TypeError(f"{type(permission).__name__}.has_permission must return a bool.")
+        for name in named_source:
+            kwargs[name] = source
+        if info_name is not None:
+            kwargs[info_name] = info
+        return function(source, **kwargs) if self_wanted else function(**kwargs)
+
+    return resolve

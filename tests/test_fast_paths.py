@@ -1,0 +1,221 @@
+"""The shortcuts the read path takes (graph/execution.py, graph/prepared.py, graph/documents.py,
+node includes): each must answer exactly what the long way answers, errors included."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import pytest
+import strawberry
+from conftest import Backend
+from sqlalchemy import literal_column, select, table
+from sqlalchemy.exc import DBAPIError
+from strawberry.permission import BasePermission
+
+from graph.access import SYSTEM
+from graph.db import create_read_session_factory
+from graph.documents import Documents
+from graph.execution import ExecutionContext, thin_resolvers
+from graph.ids import decode_global_id
+from graph.models import orders, organizations, security, service
+from graph.prepared import fetch_all, keep, run_kept
+from graph.reader import Reader
+
+# -- kept statements on the driver's connection -------------------------------------------------
+
+
+def _engine(backend: Backend) -> Any:
+    return backend.session_factory.kw["bind"]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [orders.Order, orders.OrderLine, organizations.Organization, service.ServiceRecord, security.ApiKey],
+    ids=lambda m: m.__name__,
+)
+async def test_the_driver_path_returns_the_rows_sqlalchemy_returns(backend: Backend, model: type) -> None:
+    stmt = keep(select(*model.__table__.columns).order_by(model.__table__.c.id).limit(40))
+    async with create_read_session_factory(_engine(backend))() as session:
+        fast = await run_kept(session, stmt, None)
+        slow = (await session.execute(stmt)).all()
+    assert fast is not None, "a kept statement on a read session must take the driver's path"
+    assert len(fast) == len(slow) > 0
+    for mine, theirs in zip(fast, slow, strict=True):
+        assert tuple(mine) == tuple(theirs)  # types too: datetimes, decimals, enums, JSON
+        assert [type(v) for v in mine] == [type(v) for v in theirs]
+        for column in model.__table__.columns:
+            assert getattr(mine, column.name) == getattr(theirs, column.name)
+
+
+async def test_bound_parameters_reach_the_driver(backend: Backend) -> None:
+    column = orders.Order.__table__.c.id
+    async with create_read_session_factory(_engine(backend))() as session:
+        ids = [row.id for row in (await session.execute(select(column).limit(5))).all()]
+        reader = Reader(session, SYSTEM)
+        stmt = keep(select(column).where(reader.id_in(column, "ids")).order_by(column))
+        for wanted in (ids[:1], ids[1:4], []):
+            rows = await fetch_all(session, stmt, {"ids": wanted})
+            assert [row.id for row in rows] == sorted(wanted)
+
+
+async def test_reads_in_a_postgresql_transaction_keep_sqlalchemys_path(backend: Backend) -> None:
+    stmt = keep(select(*organizations.Organization.__table__.columns).limit(3))
+    async with backend.session_factory() as session:
+        for _ in range(2):  # before SQLAlchemy began the transaction, and after
+            rows = await run_kept(session, stmt, None)
+            if backend.name == "postgresql":
+                assert rows is None  # a read must neither escape the transaction nor abort it
+            else:
+                assert rows is not None and len(rows) == 3
+            assert len(await fetch_all(session, stmt)) == 3
+        await session.rollback()
+
+
+async def test_a_driver_error_is_raised_the_sqlalchemy_way(backend: Backend) -> None:
+    stmt = keep(select(literal_column("x")).select_from(table("no_such_table")))
+    async with create_read_session_factory(_engine(backend))() as session:
+        assert await run_kept(session, stmt, None) is None
+        with pytest.raises(DBAPIError):
+            await fetch_all(session, stmt)
+
+
+# -- node(id:) joins what the client selects -----------------------------------------------------
+
+
+async def test_a_node_reads_its_selected_to_one_records_in_its_own_statement(backend: Backend) -> None:
+    data = await backend.gql("{ orders(first: 3) { edges { node { id customer { id } } } } }")
+    for edge in data["orders"]["edges"]:
+        order_id, customer_id = edge["node"]["id"], edge["node"]["customer"]["id"]
+        query = (
+            "query($id: ID!) { node(id: $id) { id ... on Order { number customer { id name } "
+            "distributor { id name } } } }"
+        )
+        found, statements = await backend.statements(query, {"id": order_id})
+        assert statements == 1
+        alone = await backend.gql("query($id: ID!) { node(id: $id) { ... on Organization { id name } } }", {"id": customer_id})
+        assert found["node"]["customer"] == alone["node"]
+        distributor = found["node"]["distributor"]
+        if distributor is not None:
+            again = await backend.gql(
+                "query($id: ID!) { node(id: $id) { ... on Organization { id name } } }", {"id": distributor["id"]}
+            )
+            assert distributor == again["node"]
+
+
+async def test_a_partner_node_include_sees_what_a_lookup_would(backend: Backend) -> None:
+    lines = await backend.gql(
+        "{ orders(first: 5) { edges { node { customer { id } lines(first: 2) { edges { node { id } } } } } } }"
+    )
+    edge = next(e for e in lines["orders"]["edges"] if e["node"]["lines"]["edges"])
+    customer = decode_global_id(edge["node"]["customer"]["id"], "Organization")[1]
+    key = await backend.key("customer", organization_id=customer)
+    line_id = edge["node"]["lines"]["edges"][0]["node"]["id"]
+    query = "query($id: ID!) { node(id: $id) { ... on OrderLine { id product { sku } supplier { name } } } }"
+    joined, statements = await backend.statements(query, {"id": line_id}, key=key)
+    assert statements == 1
+    plain = await backend.gql(
+        "query($id: ID!) { node(id: $id) { ... on OrderLine { id } } }", {"id": line_id}, key=key
+    )
+    assert joined["node"]["id"] == plain["node"]["id"]
+
+
+async def test_fields_come_back_in_the_order_asked_with_aliases(backend: Backend) -> None:
+    order_id = (await backend.gql("{ orders(first: 1) { edges { node { id } } } }"))["orders"]["edges"][0]["node"]["id"]
+    query = "query($id: ID!) { node(id: $id) { ... on Order { status a: number customer { name } id b: number placedAt } } }"
+    node = (await backend.gql(query, {"id": order_id}))["node"]
+    assert list(node) == ["status", "a", "customer", "id", "b", "placedAt"]
+    assert node["a"] == node["b"]
+
+
+# -- the executor's leaf shortcut and direct resolvers on a schema of their own ------------------
+
+
+@strawberry.enum
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Denied(BasePermission):
+    message = "not for you"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return info.context["allowed"]
+
+
+@strawberry.type
+class Thing:
+    name: str
+    maybe: str | None
+    color: Color
+    count: int
+
+    @strawberry.field(permission_classes=[Denied])
+    def secret(self) -> str:
+        return "s3cret"
+
+    @strawberry.field
+    def greet(self, info: strawberry.Info, some_name: str, times: int | None = 1) -> str:
+        return f"{info.context['greeting']} {some_name}" * (times or 1)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [
+            Thing(name="a", maybe=None, color=Color.RED, count=1),
+            Thing(name=None, maybe="x", color=Color.RED, count=2),  # type: ignore[arg-type]
+            Thing(name="c", maybe="y", color="not a color", count=3),  # type: ignore[arg-type]
+        ]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    plain = strawberry.Schema(query=Query)
+    fast = strawberry.Schema(query=Query)
+    assert thin_resolvers(fast) >= 2
+    fast.execution_context_class = ExecutionContext.for_schema(fast._schema)
+    return plain, fast
+
+
+def _same(query: str, context: dict[str, Any]) -> dict[str, Any]:
+    plain, fast = _schemas()
+    expected = plain.execute_sync(query, context_value=context)
+    got = fast.execute_sync(query, context_value=context)
+    assert got.data == expected.data
+    assert [(e.message, e.path, e.extensions) for e in got.errors or []] == [
+        (e.message, e.path, e.extensions) for e in expected.errors or []
+    ]
+    return {"data": got.data, "errors": got.errors}
+
+
+def test_leaves_null_in_a_non_null_field_and_refused_values_fail_as_graphql_core_fails() -> None:
+    result = _same("{ things { count name maybe } }", {"allowed": True, "greeting": "hi"})
+    assert result["data"] is None  # a null in name: String! nulls the non-null list item, and up
+    assert "Cannot return null for non-nullable field Thing.name." in result["errors"][0].message
+    result = _same("{ things { count color } }", {"allowed": True, "greeting": "hi"})
+    assert result["errors"] and result["errors"][0].path == ["things", 2, "color"]
+
+
+def test_direct_resolvers_check_permissions_and_rename_arguments_as_strawberry_does() -> None:
+    result = _same('{ things { count greet(someName: "x", times: 2) secret } }', {"allowed": False, "greeting": "hi"})
+    assert result["errors"][0].message == "not for you"
+    assert result["errors"][0].extensions == {"code": "FORBIDDEN"}
+    _, fast = _schemas()
+    query = '{ things { count greet(someName: "x", times: 2) secret } }'
+    allowed = fast.execute_sync(query, context_value={"allowed": True, "greeting": "hi"})
+    assert allowed.data is not None and allowed.data["things"][0] == {"count": 1, "greet": "hi xhi x", "secret": "s3cret"}
+
+
+# -- documents: parsed and validated once, errors every time --------------------------------------
+
+
+def test_documents_report_syntax_validation_and_token_errors_on_every_request() -> None:
+    schema = strawberry.Schema(query=Query, extensions=[lambda: Documents((), max_tokens=20)])
+    for _ in range(2):
+        assert "Syntax Error" in schema.execute_sync("{ things { count ").errors[0].message
+        assert "Cannot query field 'nope'" in schema.execute_sync("{ things { nope } }").errors[0].message
+        too_long = "{ things { " + " ".join(["count"] * 30) + " } }"
+        assert "token" in schema.execute_sync(too_long).errors[0].message.lower()
+        assert schema.execute_sync("{ things { count } }", context_value={}).errors is None

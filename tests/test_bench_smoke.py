@@ -149,3 +149,14 @@ def test_report_lists_targets_datasets_and_tables(results: dict) -> None:
     assert any(name.startswith("portal ≥ 1/3 of PostGraphile") for name in names)
     markdown = next(results["_dir"].glob("*.md")).read_text()
     assert "| target |" in markdown and "| partnergraph | portal |" in markdown
+
+
+@pytest.mark.parametrize("scenario, statements", [("node", 1), ("portal", 6), ("list", 1), ("typename", 0)])
+def test_bench_profile_measures_cpu_per_request_in_process(tmp_path: Path, scenario: str, statements: int) -> None:
+    """`python -m bench profile` (bench/profile.py) on a fresh small SQLite dataset."""
+    argv = [sys.executable, "-m", "bench", "profile", "--scenario", scenario, "--requests", "3", "--rounds", "1"]
+    done = subprocess.run([*argv, "--data-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["scenario"] == scenario and report["cpu_ms_per_request"] > 0
+    assert report["sql_statements"] == statements

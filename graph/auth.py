@@ -4,6 +4,11 @@ API keys look like `pgk_<prefix>_<secret>`; only the SHA-256 of the whole key is
 (keys carry 256 random bits, so a slow password hash would buy nothing), with the prefix in
 clear to find the row and to name the key in logs and the audit trail. A bad, expired or
 revoked credential is refused exactly like a missing one: no data, a 401.
+
+A process trusts a key it has checked for `api_key_cache_seconds` (`KnownKeys`), so a portal
+making many requests costs one key lookup per few seconds, not one per request. Revoking a key
+through this process forgets it at once (at commit); other processes see the revocation when
+their entry runs out. Expiry is checked on every request.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, event, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,6 +136,7 @@ async def revoke_api_key(session: AsyncSession, prefix: str) -> ApiKey | None:
     if api_key is not None and api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
         await session.flush()
+        KNOWN_KEYS.forget_at_commit(session, prefix)
     return api_key
 
 
@@ -160,13 +168,14 @@ async def authenticate(
     session_factory: async_sessionmaker,
     session: AsyncSession | None = None,
 ) -> Principal:
-    """The principal of `credential`. An API key is looked up on `session` when given (the
-    request's own read session, so the request takes one pooled connection, not two), else
-    on a session of its own; keys are checked on every request, so revocation is immediate."""
+    """The principal of `credential`. An API key this process checked within
+    `api_key_cache_seconds` is not looked up again; otherwise it is looked up on `session` when
+    given (the request's own read session, so the request takes one pooled connection, not
+    two), else on a session of its own."""
     if credential is None:
         raise AuthenticationError("Authentication required: send `Authorization: Bearer <API key or token>`.")
     if credential.startswith(KEY_PREFIX):
-        return await _authenticate_key(credential, session_factory, session)
+        return await _authenticate_key(credential, settings, session_factory, session)
     return _authenticate_jwt(credential, settings)
 
 
@@ -174,7 +183,75 @@ async def authenticate(
 _KEY_BY_PREFIX = keep(select(*ApiKey.__table__.columns).where(ApiKey.__table__.c.prefix == bindparam("prefix")))
 
 
-async def _authenticate_key(key: str, session_factory: async_sessionmaker, session: AsyncSession | None) -> Principal:
+_clock = time.monotonic  # tests move it
+
+
+@dataclass(slots=True)
+class _Known:
+    principal: Principal
+    key_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    checked_at: float  # _clock() of the lookup
+
+
+class KnownKeys:
+    """The keys this process checked recently, by database and the key's hash (so only the
+    full key finds its entry), oldest first; at most `limit`, the least recently checked go."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._entries: OrderedDict[tuple[str, str], _Known] = OrderedDict()
+
+    def get(self, database: str, digest: str, max_age: float) -> _Known | None:
+        known = self._entries.get((database, digest))
+        if known is not None and _clock() - known.checked_at < max_age:
+            return known
+        return None
+
+    def put(self, database: str, digest: str, known: _Known) -> None:
+        self._entries[(database, digest)] = known
+        self._entries.move_to_end((database, digest))
+        while len(self._entries) > self.limit:
+            self._entries.popitem(last=False)
+
+    def forget(self, prefix: str) -> None:
+        for entry in [entry for entry, known in self._entries.items() if known.principal.key_prefix == prefix]:
+            del self._entries[entry]
+
+    def forget_at_commit(self, session: AsyncSession, prefix: str) -> None:
+        """Forget the key when `session` commits: not before, or a request in between could
+        look the key up again and keep it as it was."""
+        event.listen(session.sync_session, "after_commit", lambda _: self.forget(prefix), once=True)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+KNOWN_KEYS = KnownKeys()
+
+
+async def _authenticate_key(
+    key: str, settings: Settings, session_factory: async_sessionmaker, session: AsyncSession | None
+) -> Principal:
+    digest = _hash(key)
+    now = utcnow()
+    known = KNOWN_KEYS.get(settings.database_url, digest, settings.api_key_cache_seconds)
+    if known is None:
+        known = await _look_up_key(key, digest, session_factory, session)
+        if settings.api_key_cache_seconds > 0:
+            KNOWN_KEYS.put(settings.database_url, digest, known)
+    if known.expires_at is not None and known.expires_at <= now:
+        raise AuthenticationError("This API key has expired.")
+    if known.last_used_at is None or now - known.last_used_at > LAST_USED_RESOLUTION:
+        if session is not None:
+            await session.close()  # hand its connection back: never hold one while waiting for another
+        known.last_used_at = now
+        await _touch(session_factory, known.key_id, now)
+    return known.principal
+
+
+async def _look_up_key(key: str, digest: str, session_factory: async_sessionmaker, session: AsyncSession | None) -> _Known:
     _, _, rest = key.partition(KEY_PREFIX)
     prefix = rest.split("_", 1)[0]
     if session is None:
@@ -183,19 +260,11 @@ async def _authenticate_key(key: str, session_factory: async_sessionmaker, sessi
     else:
         found = await fetch_all(session, _KEY_BY_PREFIX, {"prefix": prefix})
     api_key = found[0] if found else None
-    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(key)):
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, digest):
         raise AuthenticationError("Invalid API key.")
-    now = utcnow()
     if api_key.revoked_at is not None:
         raise AuthenticationError("This API key has been revoked.")
-    if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise AuthenticationError("This API key has expired.")
-    principal = principal_of_key(api_key)
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        if session is not None:
-            await session.close()  # hand its connection back: never hold one while waiting for another
-        await _touch(session_factory, api_key.id, now)
-    return principal
+    return _Known(principal_of_key(api_key), api_key.id, api_key.expires_at, api_key.last_used_at, _clock())
 
 
 async def _touch(session_factory: async_sessionmaker, key_id: int, now: datetime) -> None:

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     auth_required: bool = Field(
         True, description="Refuse requests without a valid API key or JWT (turn off only for local experiments)."
     )
+    api_key_cache_seconds: float = Field(
+        5,
+        ge=0,
+        le=300,
+        description="How long a server process trusts an API key it has checked before checking it again "
+        "(0: check on every request). A revocation through this process takes effect at once; "
+        "in other server processes within this time.",
+    )
     jwt_secret: str | None = Field(None, description="Shared secret for HS256 tokens from the identity provider.")
     jwt_public_key: str | None = Field(None, description="PEM public key for RS256/ES256 tokens.")
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "HS256"])

@@ -70,6 +70,90 @@ async def test_an_expired_key_is_refused(backend: Backend) -> None:
     assert "expired" in body["errors"][0]["message"]
 
 
+async def _set_key(backend: Backend, key: str, **values: object) -> None:
+    """Change a key's row behind the server's back (an operator's SQL)."""
+    from sqlalchemy import update
+
+    from graph.models.security import ApiKey
+
+    async with backend.session_factory() as session, session.begin():
+        await session.execute(update(ApiKey).where(ApiKey.prefix == key.split("_")[1]).values(**values))
+
+
+async def _ask(app: object, key: str) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        return await client.post("/graphql", json=QUERY, headers={"authorization": f"Bearer {key}"})
+
+
+async def test_a_checked_key_is_trusted_for_api_key_cache_seconds_then_checked_again(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import graph.auth
+
+    clock = [1000.0]
+    monkeypatch.setattr(graph.auth, "_clock", lambda: clock[0])
+    app = create_app(Settings(database_url=backend.url, api_key_cache_seconds=5))
+    key = await backend.key("analyst")
+    assert (await _ask(app, key)).status_code == 200
+    await _set_key(backend, key, revoked_at=datetime.now(UTC))  # not through PartnerGraph: nothing forgets it
+    clock[0] += 4.9
+    assert (await _ask(app, key)).status_code == 200  # within the cache time: still trusted
+    clock[0] += 0.2
+    refused = await _ask(app, key)
+    assert refused.status_code == 401 and "revoked" in refused.json()["errors"][0]["message"]
+
+
+async def test_with_api_key_cache_seconds_0_every_request_checks_the_key(backend: Backend) -> None:
+    app = create_app(Settings(database_url=backend.url, api_key_cache_seconds=0))
+    key = await backend.key("analyst")
+    assert (await _ask(app, key)).status_code == 200
+    await _set_key(backend, key, revoked_at=datetime.now(UTC))
+    assert (await _ask(app, key)).status_code == 401
+
+
+async def test_a_trusted_key_is_still_refused_once_it_expires(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import graph.auth
+
+    app = create_app(Settings(database_url=backend.url, api_key_cache_seconds=300))
+    key = await backend.key("analyst", expires_at=datetime.now(UTC) + timedelta(minutes=5))
+    assert (await _ask(app, key)).status_code == 200
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    monkeypatch.setattr(graph.auth, "utcnow", lambda: later)
+    refused = await _ask(app, key)
+    assert refused.status_code == 401 and "expired" in refused.json()["errors"][0]["message"]
+
+
+async def test_a_trusted_key_does_not_vouch_for_another_secret_with_its_prefix(backend: Backend) -> None:
+    key = await backend.key("analyst")
+    assert "errors" not in await backend.gql(QUERY["query"], key=key, errors=True)
+    forged = key[: key.rindex("_") + 1] + "x" * 43
+    body = await backend.gql(QUERY["query"], key=forged, errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_rolled_back_revocation_forgets_nothing_and_revokes_nothing(backend: Backend) -> None:
+    key = await backend.key("analyst")
+    assert "errors" not in await backend.gql(QUERY["query"], key=key, errors=True)
+    with pytest.raises(RuntimeError):
+        async with backend.session_factory() as session, session.begin():
+            await revoke_api_key(session, key.split("_")[1])
+            raise RuntimeError("fails before commit")
+    assert "errors" not in await backend.gql(QUERY["query"], key=key, errors=True)
+
+
+def test_known_keys_keep_at_most_their_limit_dropping_the_least_recently_checked() -> None:
+    from graph.access import Principal
+    from graph.auth import KnownKeys, _Known
+
+    known = KnownKeys(limit=2)
+    for name in ("a", "b", "c"):
+        known.put("db", name, _Known(Principal.for_role("admin", name=name, key_prefix=name), 1, None, None, 0.0))
+        known.put("db", "a", known._entries[("db", "a")])  # "a" is checked again each time
+    assert set(known._entries) == {("db", "a"), ("db", "c")}
+    known.forget("a")
+    assert set(known._entries) == {("db", "c")}
+
+
 async def test_keys_are_stored_only_as_a_hash_with_a_visible_prefix(backend: Backend) -> None:
     key = await backend.key("read_only")
     from sqlalchemy import select

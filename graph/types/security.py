@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from graph.auth import create_api_key
+from graph.auth import KNOWN_KEYS, create_api_key
 from graph.context import Info
 from graph.errors import ErrorCode, UserInputError
 from graph.loaders import NO_FILTER
@@ -110,12 +110,17 @@ class SecurityMutations:
             api_key=build_api_key(obj) if obj else None, key=created[0] if obj else None, errors=errors
         )
 
-    @strawberry.mutation(description="Revoke an API key at once.", permission_classes=[allow("admin")])
+    @strawberry.mutation(
+        description="Revoke an API key. The server process that revokes it refuses it at once; every "
+        "other process within the api_key_cache_seconds setting (5 s by default).",
+        permission_classes=[allow("admin")],
+    )
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyPayload:
         async def work(uow):  # noqa: ANN001, ANN202
             key = await uow.get(m.ApiKey, id, "ApiKey")
             if key.revoked_at is not None:
                 raise UserInputError.one("id", "Already revoked.", ErrorCode.ARCHIVED)
+            KNOWN_KEYS.forget_at_commit(uow.session, key.prefix)
             return await uow.update(key, {"revoked_at": utcnow()}, operation="archive")
 
         obj, errors = await mutate(info, work)

@@ -47,9 +47,27 @@ class PreparedRead:
         self.bind_processors = compiled._bind_processors
         self.keys = [entry.keyname for entry in compiled._result_columns]
         self.types = [entry.type for entry in compiled._result_columns]
+        self.fixed: dict[str, Any] = {}  # values of IN lists expanded at compile (`_expand_fixed_lists`)
         self.dialect = dialect
         self.processors: list[Any] | None = None  # from the first execution's column types
         self.row_type: Any = None
+
+    def _expand_fixed_lists(self) -> bool:
+        """IN over a list given when the statement was built (a filter's statuses) is an
+        "expanding" parameter SQLAlchemy renders anew at every execution; here it is expanded
+        once, into a parameter per element, as SQLAlchemy itself would. False when a list is
+        only given at execution (it may change length), which stays on SQLAlchemy's path."""
+        compiled = self.compiled
+        if any(bind.value is None or bind.callable is not None for bind in compiled.post_compile_params):
+            return False
+        expanded = compiled._process_parameters_for_postcompile(
+            compiled.construct_params(_check=False, escape_names=False)
+        )
+        self.sql = expanded.statement
+        self.fixed = {name: expanded.parameters[name] for name in expanded.positiontup if name not in compiled.binds}
+        self.positions = expanded.positiontup
+        self.bind_processors = {**compiled._bind_processors, **expanded.processors}
+        return True
 
     @staticmethod
     def usable(stmt: Select, dialect: Any) -> PreparedRead | None:
@@ -58,7 +76,7 @@ class PreparedRead:
         if (
             not compiled.positional
             or compiled.literal_execute_params
-            or compiled.post_compile_params
+            or (compiled.post_compile_params and not prepared._expand_fixed_lists())
             or compiled.schema_translate_map
             # Rows are namedtuples (like the joined records of graph/pagination.py): a name that
             # cannot be a field, or an ambiguous one, is left to SQLAlchemy's Row.
@@ -71,6 +89,8 @@ class PreparedRead:
 
     def parameters(self, params: dict[str, Any] | None) -> list[Any]:
         values = self.compiled.construct_params(params, escape_names=False)
+        if self.fixed:
+            values.update(self.fixed)
         processors = self.bind_processors
         return [processors[key](values[key]) if key in processors else values[key] for key in self.positions]
 

@@ -59,6 +59,28 @@ async def test_bound_parameters_reach_the_driver(backend: Backend) -> None:
             assert [row.id for row in rows] == sorted(wanted)
 
 
+async def test_in_over_a_list_fixed_at_build_takes_the_driver_path_and_a_list_given_per_run_does_not(
+    backend: Backend,
+) -> None:
+    from sqlalchemy import bindparam
+
+    records = service.ServiceRecord.__table__
+    fixed = keep(
+        select(records.c.id, records.c.status)
+        .where(records.c.status.in_(service.OPEN_STATUSES), records.c.id > bindparam("after"))
+        .order_by(records.c.id)
+    )
+    per_run = keep(select(records.c.id).where(records.c.id.in_(bindparam("ids", expanding=True))))
+    async with create_read_session_factory(_engine(backend))() as session:
+        fast = await run_kept(session, fixed, {"after": 0})
+        slow = (await session.execute(fixed, {"after": 0})).all()
+        assert fast is not None and len(fast) > 0
+        assert [tuple(row) for row in fast] == [tuple(row) for row in slow]
+        assert {row.status for row in fast} <= set(service.OPEN_STATUSES)
+        assert await run_kept(session, per_run, {"ids": [1, 2]}) is None
+        assert len(await fetch_all(session, per_run, {"ids": [1, 2, 3]})) <= 3
+
+
 async def test_reads_in_a_postgresql_transaction_keep_sqlalchemys_path(backend: Backend) -> None:
     stmt = keep(select(*organizations.Organization.__table__.columns).limit(3))
     async with backend.session_factory() as session:

@@ -46,15 +46,19 @@ class Filter:
 
 
 NO_FILTER = Filter(key=(), conditions=())
+NO_INPUT = ("no filter given",)  # the key of a filter builder's answer to no input (`cached_filter`)
 
 
 def cached_filter(build: Callable[[Any, Hashable], Filter]) -> Callable[[Any, Hashable], Filter]:
     """Keep the Filters a builder `(input, key) -> Filter` made, by key: a nested list's
     filter is otherwise rebuilt (SQL expressions and all) for every parent of every request.
-    Equal keys mean equal conditions (see Filter); an unkeyed filter is built every time."""
+    Equal keys mean equal conditions (see Filter); an unkeyed filter is built every time,
+    except no input at all, which always means the same conditions (archived rows left out)."""
     kept = StatementCache(512)
 
     def cached(f: Any, key: Hashable) -> Filter:
+        if f is None:
+            return kept.get(NO_INPUT, lambda: build(None, NO_INPUT))
         try:
             hash(key)
         except TypeError:  # an unhashable key: nothing to keep it by

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, func, select, tuple_
@@ -305,18 +306,35 @@ async def fetch_pages_per_parent(
 
 
 def included_rows(item: Include, rows: Sequence[Row]) -> tuple[type, list[Any], list[int]]:
-    row_type = _row_type(item.model)
-    names = [f"{item.name}__{column.name}" for column in item.model.__table__.columns]
+    if not rows:
+        return item.model, [], []
+    key_at, id_at, record_of = _included_getters(item, tuple(rows[0]._fields))
+    make = _row_type(item.model)._make
     found, absent = [], []
     for row in rows:
-        key = getattr(row, item.key.name)
+        key = row[key_at]
         if key is None:
             continue
-        if getattr(row, f"{item.name}__id") is None:
+        if row[id_at] is None:
             absent.append(key)
         else:
-            found.append(row_type(*(getattr(row, name) for name in names)))
+            found.append(make(record_of(row)))
     return item.model, found, absent
+
+
+_getters: dict[tuple[Include, tuple[str, ...]], tuple[int, int, Callable[[Any], tuple]]] = {}
+
+
+def _included_getters(item: Include, fields: tuple[str, ...]) -> tuple[int, int, Callable[[Any], tuple]]:
+    """Where, in rows with `fields`, the include's key and id are, and a getter of its record's
+    columns (by position: a page reads hundreds of included records)."""
+    found = _getters.get((item, fields))
+    if found is None:
+        at = {name: i for i, name in enumerate(fields)}
+        columns = [at[f"{item.name}__{column.name}"] for column in item.model.__table__.columns]
+        found = (at[item.key.name], at[f"{item.name}__id"], itemgetter(*columns))
+        _getters[item, fields] = found
+    return found
 
 
 def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:

@@ -7,8 +7,10 @@ a path, a resolve-info object, strawberry's wrapper, an awaitable check and thre
 calls. For a field that strawberry itself treats as basic (no resolver, no extension, no
 permission) and whose type is a scalar or an enum, the answer is `coerce(getattr(source,
 attribute))`; this executor computes exactly that, and raises the same errors graphql-core
-would (null in a non-null field, a value the scalar refuses). Everything else takes
-graphql-core's own path.
+would (null in a non-null field, a value the scalar refuses). Plain fields of an object type,
+or a list of one (a connection's `edges`, an edge's `node`), are read the same way and their
+sub-selections executed at once, without the resolve-info object and resolver call graphql-core
+would make for each. Everything else takes graphql-core's own path.
 
 A field with a resolver goes, on every call, through strawberry's argument conversion and
 extension chain, even when its arguments are plain scalars and its only extension is a
@@ -23,15 +25,18 @@ from typing import Any, NamedTuple
 
 import strawberry
 from graphql import (
+    GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
     is_leaf_type,
+    is_list_type,
     is_non_null_type,
+    is_object_type,
     is_scalar_type,
     specified_scalar_types,
 )
-from graphql.execution.executor import Path
-from graphql.pyutils import Undefined, inspect
+from graphql.execution.executor import Path, invalid_return_type_error
+from graphql.pyutils import Undefined, gather_with_cancel, inspect, is_iterable
 from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -63,15 +68,168 @@ def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     return leaves
 
 
+class PlainObject(NamedTuple):
+    attribute: str
+    type: Any  # the field's output type: an object type, or a list of one, maybe non-null
+
+
+def _basic(field: Any) -> Any:
+    """strawberry's definition of a field it reads with getattr (no resolver, extension or
+    permission), else None."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        definition is None
+        or not definition.is_basic_field
+        or field.resolve.__name__ != "_get_basic_result"
+        or definition.default_resolver is not getattr
+    ):
+        return None
+    return definition
+
+
+def _unwrapped(type_: Any) -> Any:
+    return type_.of_type if is_non_null_type(type_) else type_
+
+
+def _plain_object_type(type_: Any) -> bool:
+    """An object type whose is_type_of, if any, is strawberry's (which ignores its info)."""
+    check = getattr(type_, "is_type_of", None)
+    return is_object_type(type_) and (check is None or "_get_is_type_of" in check.__qualname__)
+
+
+def plain_objects(schema: GraphQLSchema) -> dict[tuple[str, str], PlainObject]:
+    """(type name, field name) → how to read it, for every basic field without arguments whose
+    type is an object type or a list of one: connections' `edges`, edges' `node`, `pageInfo`."""
+    objects = {}
+    for named in schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for name, field in named.fields.items():
+            definition = _basic(field)
+            if definition is None or field.args:
+                continue
+            inner = _unwrapped(field.type)
+            if is_list_type(inner):
+                inner = _unwrapped(inner.of_type)
+            if _plain_object_type(inner):
+                objects[named.name, name] = PlainObject(definition.python_name, field.type)
+    return objects
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's execution context; `leaves` is set on the subclass a schema builds
-    (`for_schema`), so the table is computed once per schema, not per request."""
+    """strawberry's execution context; `leaves` and `objects` are set on the subclass a schema
+    builds (`for_schema`), so the tables are computed once per schema, not per request."""
 
     leaves: dict[tuple[str, str], PlainLeaf] = {}
+    objects: dict[tuple[str, str], PlainObject] = {}
 
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
-        return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema)})
+        return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema), "objects": plain_objects(schema)})
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A plain object field (`objects`) is read and completed without a resolve-info object
+        or a resolver call; anything unusual in its value takes graphql-core's path."""
+        field_name = field_details_list[0].node.name.value
+        plain = self.objects.get((parent_type.name, field_name))
+        if plain is None or _has_middleware(self.middleware_manager):
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        return_type = plain.type
+        try:
+            value = getattr(source, plain.attribute)
+            completed = self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
+            if completed is _LONG_WAY:
+                field_def = parent_type.fields[field_name]
+                info = self.build_resolve_info(field_def, [d.node for d in field_details_list], parent_type, path)
+                completed = self.complete_value(return_type, field_details_list, info, path, value, position_context)
+            if self.is_awaitable(completed):
+                return self._settled(completed, return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def _complete_plain(
+        self, type_: Any, field_details_list: Any, path: Path, value: Any, position_context: Any, parent_type: Any
+    ) -> Any:
+        """graphql-core's complete_value for an object type or a list of one; _LONG_WAY for
+        values it should see itself (async iterables, awaitable items)."""
+        if isinstance(value, Exception):
+            raise value
+        if is_non_null_type(type_):
+            completed = self._complete_plain(
+                type_.of_type, field_details_list, path, value, position_context, parent_type
+            )
+            if completed is None:
+                field_name = field_details_list[0].node.name.value
+                raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+            return completed
+        if value is None or value is Undefined:
+            return None
+        if is_list_type(type_):
+            if self.is_async_iterable(value) or not isinstance(value, list | tuple):
+                if not is_iterable(value) and not self.is_async_iterable(value):
+                    field_name = field_details_list[0].node.name.value
+                    raise GraphQLError(
+                        f"Expected Iterable, but did not find one for field '{parent_type.name}.{field_name}'."
+                    )
+                return _LONG_WAY
+            if any(self.is_awaitable(item) for item in value):
+                return _LONG_WAY
+            return self._complete_items(type_.of_type, field_details_list, path, value, position_context, parent_type)
+        if type_.is_type_of is not None and not type_.is_type_of(value, None):
+            raise invalid_return_type_error(type_, value, field_details_list)
+        return self.collect_and_execute_subfields(type_, field_details_list, path, value, position_context)
+
+    def _complete_items(
+        self, item_type: Any, field_details_list: Any, path: Path, items: Any, position_context: Any, parent_type: Any
+    ) -> Any:
+        completed: list[Any] = []
+        waiting: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    result = self._complete_plain(
+                        item_type, field_details_list, item_path, item, position_context, parent_type
+                    )
+                    if self.is_awaitable(result):
+                        result = self._settled(result, item_type, field_details_list, item_path)
+                        waiting.append(index)
+                    completed.append(result)
+                except Exception as raw_error:  # noqa: BLE001 - as graphql-core's complete_list_item_value
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)  # raises if non-null
+                    completed.append(None)
+        except Exception:
+            if waiting:  # the list failed: its items still running must settle, as graphql-core does
+                self.settle_in_background([completed[index] for index in waiting])
+            raise
+        if not waiting:
+            return completed
+
+        async def gathered() -> list[Any]:
+            if len(waiting) == 1:
+                completed[waiting[0]] = await completed[waiting[0]]
+            else:
+                for index, result in zip(waiting, await gather_with_cancel(*(completed[i] for i in waiting)), strict=True):
+                    completed[index] = result
+            return completed
+
+        return gathered()
+
+    async def _settled(self, completed: Any, return_type: Any, field_details_list: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - as graphql-core's await_completed
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     def execute_fields(
         self,
@@ -112,6 +270,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _in_order(grouped_field_set, plain, results)
+
+
+_LONG_WAY = object()  # ExecutionContext._complete_plain: let graphql-core complete this value
 
 
 def _has_middleware(manager: Any) -> bool:

@@ -166,12 +166,33 @@ class Denied(BasePermission):
         return info.context["allowed"]
 
 
+@strawberry.interface
+class Named:
+    label: str
+
+
+@strawberry.type
+class Part(Named):
+    @strawberry.field
+    async def later(self) -> str:
+        return self.label.upper()
+
+    @strawberry.field
+    def boom(self) -> str | None:
+        raise ValueError(f"boom in {self.label}")
+
+
 @strawberry.type
 class Thing:
     name: str
     maybe: str | None
     color: Color
     count: int
+    # Plain object fields (read without a resolver by the executor's object shortcut).
+    parts: list[Part] = strawberry.field(default_factory=list)
+    loose: list[Part | None] | None = None
+    best: Part | None = None
+    odd: Part | None = None  # filled with a value of the wrong type
 
     @strawberry.field(permission_classes=[Denied])
     def secret(self) -> str:
@@ -187,9 +208,20 @@ class Query:
     @strawberry.field
     def things(self) -> list[Thing]:
         return [
-            Thing(name="a", maybe=None, color=Color.RED, count=1),
-            Thing(name=None, maybe="x", color=Color.RED, count=2),  # type: ignore[arg-type]
-            Thing(name="c", maybe="y", color="not a color", count=3),  # type: ignore[arg-type]
+            Thing(
+                name="a", maybe=None, color=Color.RED, count=1,
+                parts=[Part(label="p1"), Part(label="p2")], loose=[Part(label="l1"), None, Part(label=None)],  # type: ignore[arg-type]
+                best=Part(label="b"),
+            ),
+            Thing(
+                name=None, maybe="x", color=Color.RED, count=2,  # type: ignore[arg-type]
+                parts=(Part(label=str(i)) for i in range(2)),  # type: ignore[arg-type]  # a generator: graphql-core's way
+                odd=Thing(name="t", maybe=None, color=Color.RED, count=0),  # type: ignore[arg-type]
+            ),
+            Thing(
+                name="c", maybe="y", color="not a color", count=3,  # type: ignore[arg-type]
+                parts=[Part(label="q"), Part(label=None)],  # type: ignore[arg-type]  # a null label: the list fails
+            ),
         ]
 
 
@@ -218,6 +250,41 @@ def test_leaves_null_in_a_non_null_field_and_refused_values_fail_as_graphql_core
     assert "Cannot return null for non-nullable field Thing.name." in result["errors"][0].message
     result = _same("{ things { count color } }", {"allowed": True, "greeting": "hi"})
     assert result["errors"] and result["errors"][0].path == ["things", 2, "color"]
+
+
+async def _same_async(query: str) -> dict[str, Any]:
+    plain, fast = _schemas()
+    context = {"allowed": True, "greeting": "hi"}
+    expected = await plain.execute(query, context_value=context)
+    got = await fast.execute(query, context_value=context)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or []] == [(e.message, e.path) for e in expected.errors or []]
+    return {"data": got.data, "errors": got.errors}
+
+
+@pytest.mark.filterwarnings("error")  # a coroutine left unawaited when a list fails is a bug too
+async def test_plain_object_fields_complete_as_graphql_core_completes_them() -> None:
+    _, fast = _schemas()
+    assert {("Thing", "parts"), ("Thing", "loose"), ("Thing", "best")} <= set(fast.execution_context_class.objects)
+    context = {"allowed": True, "greeting": "hi"}
+    ok = _same("{ things { count best { label } loose { label } } }", context)
+    # A null label nulls its (nullable) item in `loose`, and nothing else.
+    assert ok["data"]["things"][0] == {
+        "count": 1, "best": {"label": "b"}, "loose": [{"label": "l1"}, None, None]
+    }
+    assert [e.path for e in ok["errors"]] == [["things", 0, "loose", 2, "label"]]
+    # A null label in the non-null list `parts` nulls the list, the thing, and the whole list up.
+    bubbled = _same("{ things { count parts { label } } }", context)
+    assert bubbled["data"] is None and bubbled["errors"][0].path == ["things", 2, "parts", 1, "label"]
+    # A value of the wrong type fails the field; a generator takes graphql-core's own path.
+    odd = _same("{ things { odd { label } } }", context)
+    assert odd["errors"][0].path == ["things", 1, "odd"] and "Expected value of type" in odd["errors"][0].message
+    # Async fields and errors below plain objects, in lists.
+    deep = await _same_async("{ things { count best { later boom } loose { later } } }")
+    assert deep["data"]["things"][0]["best"] == {"later": "B", "boom": None}
+    assert ["things", 0, "best", "boom"] in [e.path for e in deep["errors"]]
+    await _same_async("{ things { parts { later label } } }")
+    await _same_async("{ things { count parts { ... on Named { label } } } }")
 
 
 def test_direct_resolvers_check_permissions_and_rename_arguments_as_strawberry_does() -> None:

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=0, help="per round (default: 600, portal 200)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the fastest is reported (3)")
     parser.add_argument("--profile", choices=["cprofile"], help="print the hottest functions of one more round")
+    parser.add_argument("--sort", choices=["tottime", "cumulative"], default="tottime", help="cProfile order (tottime)")
+    parser.add_argument("--top", type=int, default=30, help="functions cProfile prints (30)")
+    parser.add_argument("--callers", help="also print the callers of the functions matching this regex")
     parser.add_argument("--data-dir", type=Path, default=dataset.DATA_DIR, help="where SQLite datasets live")
     parser.add_argument("--pg-prefix", default="pgbench", help="prefix of the PostgreSQL dataset databases")
 
@@ -113,7 +116,9 @@ def _caller(app: Any, key: str) -> Callable[[dict[str, Any]], Any]:
     return call
 
 
-async def measure(url: str, scenario: str, requests: int, rounds: int, profile: str | None) -> dict[str, Any]:
+async def measure(
+    url: str, scenario: str, requests: int, rounds: int, profile: str | None, options: Any = None
+) -> dict[str, Any]:
     from graph.app import create_served_app
 
     caller, bodies = await _bodies(url, scenario)
@@ -140,12 +145,16 @@ async def measure(url: str, scenario: str, requests: int, rounds: int, profile: 
             "response_bytes": len(json.dumps(first)),
         }
         if profile == "cprofile":
+            options = options or argparse.Namespace(sort="tottime", top=30, callers=None)
             profiler = cProfile.Profile()
             profiler.enable()
             for i in range(requests):
                 await call(bodies[i % len(bodies)])
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            stats = pstats.Stats(profiler)
+            stats.sort_stats(options.sort).print_stats(options.top)
+            if options.callers:
+                stats.print_callers(options.callers)
         return report
     finally:
         await app.state.engine.dispose()
@@ -161,6 +170,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         import uvloop
 
-        return uvloop.run(measure(url, args.scenario, requests, args.rounds, args.profile))
+        return uvloop.run(measure(url, args.scenario, requests, args.rounds, args.profile, args))
     except ImportError:  # plain asyncio: a little more CPU per request
-        return asyncio.run(measure(url, args.scenario, requests, args.rounds, args.profile))
+        return asyncio.run(measure(url, args.scenario, requests, args.rounds, args.profile, args))

@@ -65,6 +65,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         self.precision = precision
         self.scale = scale
         self._factor = Decimal(10) ** scale
+        self._quantum = Decimal(1).scaleb(-scale)  # built once: results are converted by the hundred
 
     @property
     def python_type(self) -> type:
@@ -80,7 +81,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         # Round half-up here, once, so both backends store the same value (PostgreSQL's
         # NUMERIC would round half-up, Python's default is half-even).
-        value = Decimal(value).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        value = Decimal(value).quantize(self._quantum, rounding=ROUND_HALF_UP)
         if dialect.name == "sqlite":
             return int(value * self._factor)
         return value
@@ -89,8 +90,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / self._factor).quantize(Decimal(1).scaleb(-self.scale))
-        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+            return (Decimal(int(value)) / self._factor).quantize(self._quantum)
+        return Decimal(value).quantize(self._quantum)
 
 
 Money = ExactDecimal(18, 4)

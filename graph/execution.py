@@ -21,6 +21,7 @@ under their Python names; the resolver called with `self`, `info` and the argume
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import strawberry
@@ -49,33 +50,9 @@ class PlainLeaf(NamedTuple):
     non_null: bool
 
 
-def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
-    """(type name, field name) → how to read it, for every basic scalar or enum field."""
-    leaves = {}
-    for named in schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
-            continue
-        for name, field in named.fields.items():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            # strawberry's own shortcut for basic fields: no resolver, extension or permission.
-            if definition is None or not definition.is_basic_field or field.resolve.__name__ != "_get_basic_result":
-                continue
-            non_null = is_non_null_type(field.type)
-            inner = field.type.of_type if non_null else field.type
-            if not is_leaf_type(inner) or definition.default_resolver is not getattr:
-                continue
-            leaves[named.name, name] = PlainLeaf(definition.python_name, inner.coerce_output_value, non_null)
-    return leaves
-
-
-class PlainObject(NamedTuple):
-    attribute: str
-    type: Any  # the field's output type: an object type, or a list of one, maybe non-null
-
-
 def _basic(field: Any) -> Any:
-    """strawberry's definition of a field it reads with getattr (no resolver, extension or
-    permission), else None."""
+    """strawberry's definition of a field it reads with getattr (its own shortcut for basic
+    fields: no resolver, extension or permission), else None."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if (
         definition is None
@@ -85,6 +62,31 @@ def _basic(field: Any) -> Any:
     ):
         return None
     return definition
+
+
+def _object_fields(schema: GraphQLSchema) -> Iterator[tuple[str, str, Any]]:
+    """(type name, field name, field) of every field of the schema's own object types."""
+    for named in schema.type_map.values():
+        if isinstance(named, GraphQLObjectType) and not named.name.startswith("__"):
+            for name, field in named.fields.items():
+                yield named.name, name, field
+
+
+def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
+    """(type name, field name) → how to read it, for every basic scalar or enum field."""
+    leaves = {}
+    for type_name, name, field in _object_fields(schema):
+        definition = _basic(field)
+        non_null = is_non_null_type(field.type)
+        inner = field.type.of_type if non_null else field.type
+        if definition is not None and is_leaf_type(inner):
+            leaves[type_name, name] = PlainLeaf(definition.python_name, inner.coerce_output_value, non_null)
+    return leaves
+
+
+class PlainObject(NamedTuple):
+    attribute: str
+    type: Any  # the field's output type: an object type, or a list of one, maybe non-null
 
 
 def _unwrapped(type_: Any) -> Any:
@@ -101,18 +103,15 @@ def plain_objects(schema: GraphQLSchema) -> dict[tuple[str, str], PlainObject]:
     """(type name, field name) → how to read it, for every basic field without arguments whose
     type is an object type or a list of one: connections' `edges`, edges' `node`, `pageInfo`."""
     objects = {}
-    for named in schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    for type_name, name, field in _object_fields(schema):
+        definition = _basic(field)
+        if definition is None or field.args:
             continue
-        for name, field in named.fields.items():
-            definition = _basic(field)
-            if definition is None or field.args:
-                continue
-            inner = _unwrapped(field.type)
-            if is_list_type(inner):
-                inner = _unwrapped(inner.of_type)
-            if _plain_object_type(inner):
-                objects[named.name, name] = PlainObject(definition.python_name, field.type)
+        inner = _unwrapped(field.type)
+        if is_list_type(inner):
+            inner = _unwrapped(inner.of_type)
+        if _plain_object_type(inner):
+            objects[type_name, name] = PlainObject(definition.python_name, field.type)
     return objects
 
 
@@ -315,19 +314,16 @@ def thin_resolvers(schema: Any) -> int:
     info_class = schema.config.info_class
     name_of = schema.config.name_converter.from_argument
     changed = 0
-    for named in schema._schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    for _, _, field in _object_fields(schema._schema):
+        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if definition is None or definition.base_resolver is None or definition.is_subscription:
             continue
-        for field in named.fields.values():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if definition is None or definition.base_resolver is None or definition.is_subscription:
-                continue
-            permissions = _plain_permissions(definition.extensions)
-            arguments = _plain_arguments(definition, field, name_of)
-            if permissions is None or arguments is None:
-                continue
-            field.resolve = _direct(definition, info_class, permissions, arguments)
-            changed += 1
+        permissions = _plain_permissions(definition.extensions)
+        arguments = _plain_arguments(definition, field, name_of)
+        if permissions is None or arguments is None:
+            continue
+        field.resolve = _direct(definition, info_class, permissions, arguments)
+        changed += 1
     return changed
 
 

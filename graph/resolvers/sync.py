@@ -600,7 +600,7 @@ async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item]
     if session.bind.dialect.name == "postgresql":
         # The ids from the orders' sequence first, so the rows go in with their readable
         # numbers: no temporary number to rewrite in every index afterwards.
-        ids = list((await session.execute(_NEXT_ORDER_IDS, {"n": len(rows)})).scalars())
+        ids = await _next_ids(session, "orders", len(rows))
         for row, order_id in zip(rows, ids, strict=True):
             row["number"] = f"SO{order_id:08d}"
             row["id"] = order_id
@@ -636,10 +636,18 @@ async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item]
 async def _insert_lines(uow: UnitOfWork, line_rows: list[dict[str, Any]]) -> None:
     if not line_rows:
         return
-    result = await insert_many(uow.session, LINE, line_rows, ("id", "order_id", "line_number"))
-    ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order
+    session = uow.session
+    if session.bind.dialect.name == "postgresql":
+        # The ids from the lines' sequence first, as for orders: nothing to return and match.
+        for row, line_id in zip(line_rows, await _next_ids(session, "order_lines", len(line_rows)), strict=True):
+            row["id"] = line_id
+        await insert_many(session, LINE, line_rows)
+    else:
+        result = await insert_many(session, LINE, line_rows, ("id", "order_id", "line_number"))
+        ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order
+        for row in line_rows:
+            row["id"] = ids[(row["order_id"], row["line_number"])]
     for row in line_rows:
-        row["id"] = ids[(row["order_id"], row["line_number"])]
         uow.changes.append(Change("order_lines", row["id"], "create", Created(row), "OrderLine"))
 
 
@@ -703,7 +711,17 @@ async def _update_orders(
     await _insert_lines(uow, new_lines)
 
 
-_NEXT_ORDER_IDS = text("SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)")
+# The sequence is looked up once, not per id (that took 4 ms for 2,000 ids).
+_NEXT_IDS = text(
+    "SELECT ARRAY(SELECT nextval(s) FROM CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS s,"
+    " generate_series(1, :n))"
+)
+
+
+async def _next_ids(session: Any, table: str, n: int) -> list[int]:
+    """`n` new ids from `table`'s sequence (PostgreSQL), as its inserts would take them; one
+    array rather than `n` rows to decode."""
+    return list((await session.execute(_NEXT_IDS, {"table": table, "n": n})).scalar_one())
 
 
 def _line_param(row: Any, after: dict[str, Any], now: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections import namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -253,16 +253,20 @@ async def publish(
     principal: Principal,
     request_id: str | None,
     occurred_at: datetime,
+    meanwhile: Callable[[], Any] = lambda: None,
 ) -> None:
-    """Write the outbox events and status history of a transaction's changes (set-based)."""
-    from graph.writes import insert_many  # graph.writes imports this module
+    """Write the outbox events and status history of a transaction's changes (set-based).
+    `meanwhile` (pure CPU) runs while the events are written (graph.writes.overlapped)."""
+    from graph.writes import insert_many, overlapped  # graph.writes imports this module
 
     transitions = transition_rows(changes, principal, occurred_at)
     if transitions:
         await insert_many(session, StatusTransition.__table__, transitions)
     events = await outbox_rows(session, changes, principal, request_id, occurred_at)
-    if events:
-        txid = await current_txid(session)
-        for event in events:
-            event["txid"] = txid
-        await insert_many(session, OutboxEvent.__table__, events)
+    if not events:
+        meanwhile()
+        return
+    txid = await current_txid(session)
+    for event in events:
+        event["txid"] = txid
+    await overlapped(insert_many(session, OutboxEvent.__table__, events), meanwhile)

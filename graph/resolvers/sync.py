@@ -39,7 +39,7 @@ from graph.models.orders import Order, OrderLine, OrderSource, OrderStatus
 from graph.models.sync import IdempotencyKey
 from graph.resolvers import validation as check
 from graph.resolvers.orders import EDITABLE_LINES, TRANSITIONS, _line_total
-from graph.writes import Change, UnitOfWork, insert_many
+from graph.writes import Change, UnitOfWork, insert_many, overlapped
 
 MAX_SYNC_ITEMS = 500
 MAX_SYNC_LINES = 500
@@ -638,16 +638,17 @@ async def _insert_lines(uow: UnitOfWork, line_rows: list[dict[str, Any]]) -> Non
         return
     session = uow.session
     if session.bind.dialect.name == "postgresql":
-        # The ids from the lines' sequence first, as for orders: nothing to return and match.
+        # The ids from the lines' sequence first, as for orders: nothing to return and match,
+        # and the batch's audit rows are built while the lines are written.
         for row, line_id in zip(line_rows, await _next_ids(session, "order_lines", len(line_rows)), strict=True):
             row["id"] = line_id
-        await insert_many(session, LINE, line_rows)
-    else:
-        result = await insert_many(session, LINE, line_rows, ("id", "order_id", "line_number"))
-        ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order
-        for row in line_rows:
-            row["id"] = ids[(row["order_id"], row["line_number"])]
+            uow.changes.append(Change("order_lines", line_id, "create", Created(row), "OrderLine"))
+        await overlapped(insert_many(session, LINE, line_rows), uow.prepare_audit)
+        return
+    result = await insert_many(session, LINE, line_rows, ("id", "order_id", "line_number"))
+    ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order
     for row in line_rows:
+        row["id"] = ids[(row["order_id"], row["line_number"])]
         uow.changes.append(Change("order_lines", row["id"], "create", Created(row), "OrderLine"))
 
 

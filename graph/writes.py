@@ -26,7 +26,7 @@ from graph.errors import ErrorCode, UserInputError
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
 from graph.models.security import AuditEvent
-from graph.outbox import publish
+from graph.outbox import prepared_rows, publish
 from graph.reader import StatementCache
 
 # How `insert_many` sends a column on PostgreSQL: an array of values, one value for every row,
@@ -170,8 +170,10 @@ class UnitOfWork:
     operation: str = "unknown"  # the mutation being run, for the audit trail
     request_id: str | None = None
     changes: list[Change] = field(default_factory=list)
-    # The audit rows of the first len(_audit) changes, built ahead by `prepare_audit`.
+    # Built ahead by `prepare_trail`: the audit rows of the first len(_audit) changes, and
+    # (n, the outbox events of the first n changes) when they could be built.
     _audit: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _events: tuple[int, list[dict[str, Any]]] | None = field(default=None, repr=False)
 
     async def find(self, model: type, record_id: int, *, for_update: bool = False) -> Any | None:
         """A record the principal may see, or None (hidden and missing look the same)."""
@@ -218,11 +220,13 @@ class UnitOfWork:
             raise UserInputError.one("id", "Already archived.", ErrorCode.ARCHIVED)
         return await self.update(obj, {"archived_at": utcnow(), **(extra or {})}, operation="archive")
 
-    def prepare_audit(self) -> None:
-        """Build the audit rows of the changes recorded so far, to be stamped and inserted at
-        commit. Pure CPU: a bulk writer calls it while one of its statements is in flight
-        (`overlapped`), once those changes are final."""
+    def prepare_trail(self) -> None:
+        """Build the audit rows and (when they need no lookup) the outbox events of the changes
+        recorded so far, to be stamped and inserted at commit. Pure CPU: a bulk writer calls
+        it while one of its statements is in flight (`overlapped`), once those changes are final."""
         self._audit += audit_rows(self.changes[len(self._audit) :], self.principal, self.operation, self.request_id, None)
+        events = prepared_rows(self.changes, self.principal, self.request_id)
+        self._events = None if events is None else (len(self.changes), events)
 
     async def _before_commit(self) -> None:
         """Hook for the audit trail and the outbox: runs inside the transaction."""
@@ -232,12 +236,16 @@ class UnitOfWork:
             audit: list[tuple[Any, Any]] = []
 
             def build_audit() -> None:  # while the outbox events are written
-                self.prepare_audit()
+                self._audit += audit_rows(
+                    self.changes[len(self._audit) :], self.principal, self.operation, self.request_id, None
+                )
                 for row in self._audit:
                     row["occurred_at"] = now
                 audit.append(bulk_insert(self.session.bind.dialect, AuditEvent.__table__, self._audit))
 
-            await publish(self.session, self.changes, self.principal, self.request_id, now, meanwhile=build_audit)
+            await publish(
+                self.session, self.changes, self.principal, self.request_id, now, build_audit, self._events
+            )
             await self.session.execute(*audit[0])
 
 

@@ -637,7 +637,7 @@ async def _insert_orders(uow: UnitOfWork, source_org_id: int, items: list[_Item]
 
         await overlapped(insert_many(session, ORDER, rows), build_lines)
         if lines:  # and the batch's audit rows while the lines are written
-            await overlapped(session.execute(*lines[0]), uow.prepare_audit)
+            await overlapped(session.execute(*lines[0]), uow.prepare_trail)
         return ids
     # Matched back by the (unique) temporary number: no need for RETURNING in parameter
     # order, which SQLAlchemy would send one row at a time on SQLite.
@@ -679,7 +679,7 @@ async def _insert_lines(uow: UnitOfWork, line_rows: list[dict[str, Any]]) -> Non
         for row, line_id in zip(line_rows, line_ids, strict=True):
             row["id"] = line_id
             uow.changes.append(Change("order_lines", line_id, "create", Created(row), "OrderLine"))
-        await overlapped(insert_many(session, LINE, line_rows), uow.prepare_audit)
+        await overlapped(insert_many(session, LINE, line_rows), uow.prepare_trail)
         return
     result = await insert_many(session, LINE, line_rows, ("id", "order_id", "line_number"))
     ids = {(order_id, number): line_id for line_id, order_id, number in result}  # unique per order

@@ -52,6 +52,11 @@ ORG = om.Organization.__table__
 PRODUCT = pm.Product.__table__
 KEYS = IdempotencyKey.__table__
 
+# What validation reads of the organizations and products a batch names (a batch names
+# hundreds of each; their other columns were read and decoded for nothing).
+_ORG_COLUMNS = (ORG.c.id, ORG.c.archived_at, ORG.c.is_customer, ORG.c.is_distributor, ORG.c.is_supplier)
+_PRODUCT_COLUMNS = (PRODUCT.c.id, PRODUCT.c.sku, PRODUCT.c.list_price, PRODUCT.c.archived_at)
+
 # The header fields an item sets, compared to decide UNCHANGED / UPDATED.
 _HEADER_FIELDS = ("customer_id", "distributor_id", "status", "currency", "requested_date", "promised_date", "notes")
 
@@ -230,8 +235,8 @@ class _Batch:
         self.ids = _Ids()
         self.valid_orgs: dict[str, set[int]] = {}  # role → loaded, unarchived organizations holding it
 
-    async def _scoped(self, model: type, table: Any, *conditions: Any) -> list[Any]:
-        stmt = select(table).where(*conditions)
+    async def _scoped(self, model: type, columns: tuple[Any, ...], *conditions: Any) -> list[Any]:
+        stmt = select(*columns).where(*conditions)
         condition = visible(model, self.uow.principal)
         if condition is not None:
             stmt = stmt.where(condition)
@@ -251,14 +256,14 @@ class _Batch:
 
     async def load(self, org_ids: set[int], product_ids: set[int], skus: set[str], references: set[str]) -> None:
         if org_ids:
-            self.orgs = {row.id: row for row in await self._scoped(om.Organization, ORG, ORG.c.id.in_(org_ids))}
+            self.orgs = {row.id: row for row in await self._scoped(om.Organization, _ORG_COLUMNS, ORG.c.id.in_(org_ids))}
         self.valid_orgs = {
             role: {i for i, org in self.orgs.items() if org.archived_at is None and getattr(org, f"is_{role}")}
             for role in ("customer", "distributor", "supplier")
         }
         if product_ids or skus:
             rows = await self._scoped(
-                pm.Product, PRODUCT, or_(PRODUCT.c.id.in_(product_ids), PRODUCT.c.sku.in_(skus))
+                pm.Product, _PRODUCT_COLUMNS, or_(PRODUCT.c.id.in_(product_ids), PRODUCT.c.sku.in_(skus))
             )
             self.products_by_id = {row.id: row for row in rows}
             self.products_by_sku = {row.sku: row for row in rows}

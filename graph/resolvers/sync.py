@@ -25,7 +25,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import any_, bindparam, cast, delete, insert, or_, select, text, true, update
+from sqlalchemy import and_, any_, bindparam, cast, delete, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
@@ -287,14 +287,16 @@ class _Batch:
             # concurrent sync of the same orders (PostgreSQL; SQLite serialises writers).
             condition = visible(Order, self.uow.principal)
             seen = (condition if condition is not None else true()).label("seen")
-            stmt = (
-                select(ORDER, seen)
-                .where(
-                    ORDER.c.source_organization_id == self.source_org_id,
-                    self._among(ORDER.c.external_reference, references),
-                )
-                .with_for_update(of=ORDER)
+            keys = ORDER.alias("keys") if self.uow.session.bind.dialect.name == "sqlite" else ORDER
+            matched = and_(
+                keys.c.source_organization_id == self.source_org_id, self._among(keys.c.external_reference, references)
             )
+            if keys is not ORDER:
+                # SQLite: the ids through the unique (source, reference) index alone, then the
+                # rows. Its statistics count the orders of no source as one key (most orders), so
+                # for the whole rows it scanned the table instead (100 ms per batch at 1M orders).
+                matched = ORDER.c.id.in_(select(keys.c.id).where(matched))
+            stmt = select(ORDER, seen).where(matched).with_for_update(of=ORDER)
             rows = await _planned_for_values(self.uow.session, stmt)
             self.existing = {row.external_reference: row for row in rows}
             if rows:

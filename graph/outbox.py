@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections import namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -114,6 +114,14 @@ async def _current_rows(
     their create recorded every column, so they are not read back (a sync batch creates
     thousands of lines)."""
     ids = set(ids)
+    found = _created_rows(changes, columns, id_column, ids)
+    if len(found) < len(ids):
+        found.update(await _rows_by_id(session, columns, id_column, ids - found.keys()))
+    return found
+
+
+def _created_rows(changes: Sequence[Change], columns: Sequence[Any], id_column: Any, ids: set[int]) -> dict[int, Any]:
+    """The rows of `ids` as this transaction created them, for those it did not touch again."""
     table, names = id_column.table.name, [column.name for column in columns]
     row_type = namedtuple(f"{table}_row", ["id", *names])  # noqa: PYI024
     creates, touched = [], set()
@@ -138,8 +146,6 @@ async def _current_rows(
             found[record_id] = row_type(record_id, *values) if len(names) > 1 else row_type(record_id, values)
         elif all(name in fields for name in names):
             found[record_id] = row_type(record_id, *(fields[name][1] for name in names))
-    if len(found) < len(ids):
-        found.update(await _rows_by_id(session, columns, id_column, ids - found.keys()))
     return found
 
 
@@ -156,9 +162,11 @@ async def outbox_rows(
     principal: Principal,
     request_id: str | None,
     occurred_at: datetime,
+    start: int = 0,
 ) -> list[dict[str, Any]]:
-    """One `outbox_events` row per change to a published table, with its scoping columns."""
-    published = [c for c in changes if c.table in EVENT_TYPES and c.type_name]
+    """One `outbox_events` row per change to a published table (from `changes[start]` on),
+    with its scoping columns."""
+    published = [c for c in changes[start:] if c.table in EVENT_TYPES and c.type_name]
     if not published:
         return []
 
@@ -171,17 +179,53 @@ async def outbox_rows(
         ids("service_records"),
     )
     lines = await _current_rows(
-        session, changes, (line_t.c.order_id, line_t.c.supplier_id), line_t.c.id,
+        session, changes, _LINE_COLUMNS, line_t.c.id,
         ids("order_lines") | {r.order_line_id for r in records.values() if r.order_line_id is not None},
     )
     shipments = await _rows_by_id(session, (ship_t.c.order_id,), ship_t.c.id, ids("shipments"))
     warning_t = EarlyWarning.__table__
     warnings = await _rows_by_id(session, (warning_t.c.customer_id,), warning_t.c.id, ids("early_warnings"))
     order_ids = ids("orders") | {r.order_id for r in (*lines.values(), *shipments.values(), *records.values())}
-    orders = await _current_rows(
-        session, changes, (order_t.c.customer_id, order_t.c.distributor_id), order_t.c.id, order_ids - {None}
-    )
+    orders = await _current_rows(session, changes, _ORDER_COLUMNS, order_t.c.id, order_ids - {None})
+    return _event_rows(published, records, lines, shipments, warnings, orders, principal, request_id, occurred_at)
 
+
+_LINE_COLUMNS = (OrderLine.__table__.c.order_id, OrderLine.__table__.c.supplier_id)
+_ORDER_COLUMNS = (Order.__table__.c.customer_id, Order.__table__.c.distributor_id)
+
+
+def prepared_rows(changes: Sequence[Change], principal: Principal, request_id: str | None) -> list[dict[str, Any]] | None:
+    """`outbox_rows` of `changes` without the database, when all of them create orders and
+    their lines (a sync batch); None otherwise. Pure CPU, so a bulk writer builds them while
+    a statement is in flight (graph.writes.overlapped); `publish` stamps them, and keeps them
+    only if no later change of the transaction touches an order or a line."""
+    if not changes or not all(
+        c.operation == "create" and type(c.fields) is Created and c.table in _PREPARED and c.type_name for c in changes
+    ):
+        return None
+    line_ids = {c.record_id for c in changes if c.table == "order_lines"}
+    lines = _created_rows(changes, _LINE_COLUMNS, OrderLine.__table__.c.id, line_ids)
+    order_ids = {c.record_id for c in changes if c.table == "orders"} | {line.order_id for line in lines.values()}
+    orders = _created_rows(changes, _ORDER_COLUMNS, Order.__table__.c.id, order_ids)
+    if len(lines) < len(line_ids) or len(orders) < len(order_ids):
+        return None  # something to read from the database
+    return _event_rows(changes, {}, lines, {}, {}, orders, principal, request_id, None)
+
+
+_PREPARED = frozenset({"orders", "order_lines"})
+
+
+def _event_rows(
+    published: Sequence[Change],
+    records: dict[int, Any],
+    lines: dict[int, Any],
+    shipments: dict[int, Any],
+    warnings: dict[int, Any],
+    orders: dict[int, Any],
+    principal: Principal,
+    request_id: str | None,
+    occurred_at: datetime | None,
+) -> list[dict[str, Any]]:
     rows = []
     payloads: dict[Any, dict[str, list[str]]] = {}  # one per set of fields: creates share theirs
     for change in published:
@@ -253,16 +297,28 @@ async def publish(
     principal: Principal,
     request_id: str | None,
     occurred_at: datetime,
+    meanwhile: Callable[[], Any] = lambda: None,
+    prepared: tuple[int, list[dict[str, Any]]] | None = None,
 ) -> None:
-    """Write the outbox events and status history of a transaction's changes (set-based)."""
-    from graph.writes import insert_many  # graph.writes imports this module
+    """Write the outbox events and status history of a transaction's changes (set-based).
+    `meanwhile` (pure CPU) runs while the events are written (graph.writes.overlapped);
+    `prepared` is (n, `prepared_rows` of the first n changes)."""
+    from graph.writes import insert_many, overlapped  # graph.writes imports this module
 
     transitions = transition_rows(changes, principal, occurred_at)
     if transitions:
         await insert_many(session, StatusTransition.__table__, transitions)
-    events = await outbox_rows(session, changes, principal, request_id, occurred_at)
-    if events:
-        txid = await current_txid(session)
+    if prepared is not None and not any(c.table in _PREPARED for c in changes[prepared[0] :]):
+        events = prepared[1]
         for event in events:
-            event["txid"] = txid
-        await insert_many(session, OutboxEvent.__table__, events)
+            event["occurred_at"] = occurred_at
+        events += await outbox_rows(session, changes, principal, request_id, occurred_at, start=prepared[0])
+    else:
+        events = await outbox_rows(session, changes, principal, request_id, occurred_at)
+    if not events:
+        meanwhile()
+        return
+    txid = await current_txid(session)
+    for event in events:
+        event["txid"] = txid
+    await overlapped(insert_many(session, OutboxEvent.__table__, events), meanwhile)

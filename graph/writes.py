@@ -8,10 +8,11 @@ trail and the change-feed outbox hook in at `_before_commit`, inside the same tr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Table, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
@@ -25,13 +26,14 @@ from graph.errors import ErrorCode, UserInputError
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
 from graph.models.security import AuditEvent
-from graph.outbox import publish
+from graph.outbox import prepared_rows, publish
 from graph.reader import StatementCache
 
 # How `insert_many` sends a column on PostgreSQL: an array of values, one value for every row,
 # or (JSON) one document holding the array of the rows' values.
 _ARRAY, _ONE, _DOCUMENT = "array", "one", "document"
 _UNNEST_INSERTS = StatementCache(1000)  # a few shapes per table in practice
+T = TypeVar("T")
 
 
 def _unnest_insert(
@@ -74,7 +76,18 @@ async def insert_many(
     session: AsyncSession, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
 ) -> list[Any]:
     """INSERT `rows` (dicts with the same keys) set-based; the `returning` columns of each row,
-    in no particular order.
+    in no particular order. See `bulk_insert`."""
+    if not rows:
+        return []
+    result = await session.execute(*bulk_insert(session.bind.dialect, table, rows, returning))
+    return list(result.all()) if returning else []
+
+
+def bulk_insert(
+    dialect: Any, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
+) -> tuple[Any, Any]:
+    """The statement and parameters of `insert_many` (pure CPU, so they can be built while
+    another statement is in flight; see `overlapped`).
 
     PostgreSQL: one INSERT ... SELECT FROM unnest(an array per column), instead of an
     executemany the server runs row by row (a sync batch writes thousands of lines, audit
@@ -82,13 +95,8 @@ async def insert_many(
     its principal) goes as a single parameter; a JSON column of objects as one document
     (serialised in one call, not one per row). Each column's own bind processing applies, as
     in an executemany. Elsewhere: an executemany (SQLite runs it in C)."""
-    if not rows:
-        return []
-    dialect = session.bind.dialect
     if dialect.name != "postgresql":
-        stmt = insert(table).returning(*(table.c[n] for n in returning)) if returning else insert(table)
-        result = await session.execute(stmt, rows)
-        return list(result.all()) if returning else []
+        return insert(table).returning(*(table.c[n] for n in returning)) if returning else insert(table), rows
     names = tuple(rows[0])
     params, modes = {}, []
     for i, name in enumerate(names):
@@ -114,8 +122,22 @@ async def insert_many(
         else:
             modes.append(_ARRAY)
             params[f"c{i}"] = values if process is None else [process(value) for value in values]
-    result = await session.execute(_unnest_insert(table, names, tuple(modes), returning, dialect), params)
-    return list(result.all()) if returning else []
+    return _unnest_insert(table, names, tuple(modes), returning, dialect), params
+
+
+async def overlapped(statement: Awaitable[T], work: Callable[[], Any]) -> T:
+    """Await `statement` while doing `work` here: the database runs the statement while this
+    process builds what comes next, instead of each waiting for the other (a sync batch writes
+    thousands of rows per statement). `work` is pure CPU and must not use the session, whose
+    one connection runs one statement at a time; the statement is awaited even when `work`
+    fails, so the connection is idle before anything (a rollback) uses it again."""
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.sleep(0)  # the statement goes out before the work starts
+        work()
+    finally:
+        result = await task
+    return result
 
 
 @dataclass
@@ -148,6 +170,10 @@ class UnitOfWork:
     operation: str = "unknown"  # the mutation being run, for the audit trail
     request_id: str | None = None
     changes: list[Change] = field(default_factory=list)
+    # Built ahead by `prepare_trail`: the audit rows of the first len(_audit) changes, and
+    # (n, the outbox events of the first n changes) when they could be built.
+    _audit: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _events: tuple[int, list[dict[str, Any]]] | None = field(default=None, repr=False)
 
     async def find(self, model: type, record_id: int, *, for_update: bool = False) -> Any | None:
         """A record the principal may see, or None (hidden and missing look the same)."""
@@ -194,14 +220,33 @@ class UnitOfWork:
             raise UserInputError.one("id", "Already archived.", ErrorCode.ARCHIVED)
         return await self.update(obj, {"archived_at": utcnow(), **(extra or {})}, operation="archive")
 
+    def prepare_trail(self) -> None:
+        """Build the audit rows and (when they need no lookup) the outbox events of the changes
+        recorded so far, to be stamped and inserted at commit. Pure CPU: a bulk writer calls
+        it while one of its statements is in flight (`overlapped`), once those changes are final."""
+        self._audit += audit_rows(self.changes[len(self._audit) :], self.principal, self.operation, self.request_id, None)
+        events = prepared_rows(self.changes, self.principal, self.request_id)
+        self._events = None if events is None else (len(self.changes), events)
+
     async def _before_commit(self) -> None:
         """Hook for the audit trail and the outbox: runs inside the transaction."""
         await self.session.flush()  # bulk writers may append changes before their last flush
         if self.changes:
             now = utcnow()
-            rows = audit_rows(self.changes, self.principal, self.operation, self.request_id, now)
-            await insert_many(self.session, AuditEvent.__table__, rows)
-            await publish(self.session, self.changes, self.principal, self.request_id, now)
+            audit: list[tuple[Any, Any]] = []
+
+            def build_audit() -> None:  # while the outbox events are written
+                self._audit += audit_rows(
+                    self.changes[len(self._audit) :], self.principal, self.operation, self.request_id, None
+                )
+                for row in self._audit:
+                    row["occurred_at"] = now
+                audit.append(bulk_insert(self.session.bind.dialect, AuditEvent.__table__, self._audit))
+
+            await publish(
+                self.session, self.changes, self.principal, self.request_id, now, build_audit, self._events
+            )
+            await self.session.execute(*audit[0])
 
 
 @asynccontextmanager

@@ -6,17 +6,22 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, literal, select, text
+from sqlalchemy.exc import DBAPIError
 
-from graph.audit import json_safe
+from graph.access import Principal, PrincipalKind
+from graph.audit import Created, json_safe
 from graph.ids import decode_global_id, encode_global_id
 from graph.models import organizations as om
 from graph.models import products as pm
 from graph.models.base import utcnow
-from graph.models.orders import Order, OrderLine
+from graph.models.orders import Order, OrderLine, OrderStatus
 from graph.models.security import AuditEvent
 from graph.models.sync import IdempotencyKey, OutboxEvent, StatusTransition
-from graph.writes import insert_many
+from graph.outbox import outbox_rows, prepared_rows, publish
+from graph.resolvers.sync import _planned_for_values
+from graph.writes import Change, insert_many, overlapped
 
 SYNC = """
 mutation($input: SyncOrdersInput!) {
@@ -394,3 +399,112 @@ async def test_insert_many_writes_what_an_executemany_would(backend: Any) -> Non
     columns = [c.key for c in AuditEvent.__table__.columns if c.key != "id"]
     expected = [row(i) for i in range(4)] + [plain(4), plain(5)]
     assert [{c: getattr(r, c) for c in columns} for r in stored] == expected
+
+
+# -- the bulk path: work overlapped with statements in flight, events built ahead ----------------
+
+
+async def _trail_counts(backend: Any) -> tuple[int, ...]:
+    async with backend.session_factory() as session:
+        return tuple(
+            [
+                (await session.execute(select(func.count()).select_from(model))).scalar()
+                for model in (Order, OrderLine, AuditEvent, OutboxEvent, StatusTransition)
+            ]
+        )
+
+
+async def test_a_failure_while_a_statement_is_in_flight_loses_the_whole_batch(backend: Any, monkeypatch: Any) -> None:
+    """The audit rows are built while the lines (PostgreSQL) or the outbox events are written
+    (graph.writes.overlapped): a failure there waits for the statement, rolls everything back,
+    and leaves the connection fit for the next batch."""
+    refs = await _refs(backend)
+    tag = uuid.uuid4().hex[:8]
+    batch = [_item(refs, f"{tag}-{i}", 1, lines=3, status="SUBMITTED") for i in range(20)]
+    variables = {"input": {"orders": batch, "sourceOrganizationId": _org(refs["distributor"])}}
+    before = await _trail_counts(backend)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the audit trail failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("graph.writes.audit_rows", broken)
+        body = await backend.gql(SYNC, variables, errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert await _trail_counts(backend) == before
+    again = await _sync(backend, batch, source=_org(refs["distributor"]))
+    assert [r["status"] for r in again["results"]] == ["CREATED"] * 20
+    orders, lines, audit, events, steps = await _trail_counts(backend)
+    assert (orders, lines, audit, events, steps) == (
+        before[0] + 20, before[1] + 60, before[2] + 80, before[3] + 80, before[4] + 20
+    )
+
+
+async def test_overlapped_always_waits_for_its_statement(backend: Any) -> None:
+    ran: list[int] = []
+    async with backend.session_factory() as session, session.begin():
+        assert (await overlapped(session.execute(text("SELECT 41 + 1")), lambda: ran.append(1))).scalar() == 42
+        with pytest.raises(ZeroDivisionError):
+            await overlapped(session.execute(text("SELECT 1")), lambda: 1 / 0)
+        assert (await session.execute(text("SELECT 7"))).scalar() == 7  # the connection is free again
+        with pytest.raises(DBAPIError):
+            await overlapped(session.execute(text("SELECT * FROM no_such_table")), lambda: ran.append(2))
+    assert ran == [1, 2]
+
+
+def _created_changes(now: Any) -> list[Change]:
+    order = {
+        "customer_id": 1, "distributor_id": 2, "status": OrderStatus.SUBMITTED, "currency": "CNY",
+        "number": "SO00000010", "total_amount": Decimal("3.5000"), "placed_at": now, "created_at": now,
+        "updated_at": now, "version": 1, "archived_at": None, "id": 10,
+    }
+
+    def line(line_id: int, supplier_id: int | None) -> dict[str, Any]:
+        return {
+            "order_id": 10, "line_number": line_id - 10, "product_id": 4, "supplier_id": supplier_id,
+            "quantity": Decimal(1), "unit_price": Decimal("1.75"), "line_total": Decimal("1.75"),
+            "created_at": now, "updated_at": now, "version": 1, "archived_at": None, "id": line_id,
+        }
+
+    return [
+        Change("orders", 10, "create", Created(order), "Order"),
+        Change("order_lines", 11, "create", Created(line(11, 3)), "OrderLine"),
+        Change("order_lines", 12, "create", Created(line(12, None)), "OrderLine"),
+    ]
+
+
+async def test_prepared_outbox_events_are_those_publish_would_build(backend: Any) -> None:
+    """graph.outbox.prepared_rows (a sync builds them while its lines are written) equals
+    outbox_rows for created orders and lines; anything needing a lookup is left to publish,
+    which also drops them when a later change of the transaction touches an order or a line."""
+    now, principal = utcnow(), Principal(PrincipalKind.INTERNAL, "test")
+    changes = _created_changes(now)
+    prepared = prepared_rows(changes, principal, "r1")
+    assert prepared is not None
+    for row in prepared:
+        row["occurred_at"] = now
+    async with backend.session_factory() as session:
+        assert prepared == await outbox_rows(session, changes, principal, "r1", now)
+    assert prepared_rows(changes[1:], principal, "r1") is None  # their order was not created here
+    touched = Change("orders", 10, "update", {"notes": (None, "later")}, "Order")
+    assert prepared_rows([*changes, touched], principal, "r1") is None
+
+    tag = uuid.uuid4().hex
+    async with backend.session_factory() as session, session.begin():
+        bogus = [{"no_such_column": 1}]  # would fail if used
+        await publish(session, [*changes, touched], principal, tag, now, prepared=(len(changes), bogus))
+        kinds = (
+            await session.execute(
+                select(OutboxEvent.kind).where(OutboxEvent.request_id == tag).order_by(OutboxEvent.id)
+            )
+        ).scalars().all()
+        await session.rollback()
+    assert kinds == ["order.created", "order_line.created", "order_line.created", "order.updated"]
+
+
+async def test_the_lookup_of_existing_orders_leaves_the_plan_cache_setting_as_it_was(backend: Any) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    async with backend.session_factory() as session, session.begin():
+        assert await _planned_for_values(session, select(literal(1))) == [(1,)]
+        assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == "auto"

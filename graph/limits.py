@@ -55,6 +55,8 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationType,
     SchemaMetaFieldDef,
     SelectionSetNode,
@@ -134,15 +136,24 @@ def _cost_key(
     variables: dict[str, Any],
 ) -> tuple | None:
     """What a price depends on, or None when a variable's value cannot be a key."""
-    values = tuple(
-        (d.variable.name.value, _frozen(variables.get(d.variable.name.value))) for d in definitions
-    )
+    values = tuple(_key_part(d, variables.get(d.variable.name.value)) for d in definitions)
     key = (id(schema), operation_name, pages, values)
     try:
         hash(key)
     except TypeError:
         return None
     return key
+
+
+def _price_blind(definition: Any) -> bool:
+    """A single ID or String: no price reads its value (a node's id, a search text), only
+    whether it is there and of a usable kind, so requests differing in it share one price."""
+    named = definition.type.type if isinstance(definition.type, NonNullTypeNode) else definition.type
+    return isinstance(named, NamedTypeNode) and named.name.value in ("ID", "String")
+
+
+def _key_part(definition: Any, value: Any) -> tuple[str, Any]:
+    return definition.variable.name.value, type(value) if _price_blind(definition) else _frozen(value)
 
 
 def _frozen(value: Any) -> Any:

@@ -44,6 +44,29 @@ def _cost(query: str, variables: dict[str, Any] | None = None) -> int | None:
     )
 
 
+def test_one_document_is_priced_once_per_page_size_not_once_per_id_or_text(monkeypatch: Any) -> None:
+    import graph.limits
+
+    priced = []
+    real = graph.limits._price
+    monkeypatch.setattr(graph.limits, "_price", lambda *args: priced.append(args) or real(*args))
+    document = parse(
+        "query($id: ID!, $text: String, $n: Int) { node(id: $id) { id }"
+        " organizations(first: $n, filter: { search: $text }) { edges { node { name } } } }"
+    )
+
+    def cost(**variables: Any) -> int | None:
+        return query_cost(graph_schema._schema, document, operation_name=None, variables=variables, pages=PAGES)
+
+    first = cost(id="T3JkZXI6MQ==", text="acme", n=5)
+    assert cost(id="T3JkZXI6Mg==", text="globex", n=5) == first and len(priced) == 1
+    assert cost(id="T3JkZXI6Mg==", text="globex", n=50) != first and len(priced) == 2
+    # A missing or unusable id is priced on its own: None, so nothing is charged for a request
+    # execution will refuse.
+    assert cost(text="acme", n=5) is None
+    assert cost(id={"not": "an id"}, n=5) is None
+
+
 @asynccontextmanager
 async def _client(backend: Backend, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a separate app on the same database, built with these settings."""

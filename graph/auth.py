@@ -224,9 +224,6 @@ class KnownKeys:
         look the key up again and keep it as it was."""
         event.listen(session.sync_session, "after_commit", lambda _: self.forget(prefix), once=True)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 KNOWN_KEYS = KnownKeys()
 

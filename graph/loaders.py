@@ -13,7 +13,7 @@ is remembered, so a later lookup by id of a row already read costs nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +94,13 @@ class Loaders:
     def remember_page(self, model: type, page: Page) -> None:
         """A page's rows, and the to-one records joined into it (found or not visible)."""
         self.remember(model, page.rows)
-        for included, rows, absent in page.included.values():
-            self.remember(included, rows)
-            self._remember_missing(included, absent)
+        self._remember_included(page.included.values())
+
+    def _remember_included(self, included: Iterable[tuple[type, list[Any], list[int]]]) -> None:
+        """To-one records joined into rows (`included_rows`): those found, and those not visible."""
+        for model, rows, absent in included:
+            self.remember(model, rows)
+            self._remember_missing(model, absent)
 
     def seen(self, model: type, record_id: int) -> Any:
         """The row of `model` this request already read (None: read as not visible), else NOT_SEEN."""
@@ -131,10 +135,7 @@ class Loaders:
             stmt = reader.cached(("by_id", model, tuple(item.name for item in include)), build)
             rows = await reader.rows(stmt, {"ids": sorted(missing)})
             found.update((row.id, row) for row in rows)
-            for item in include:
-                included, records, absent = included_rows(item, rows)
-                self.remember(included, records)
-                self._remember_missing(included, absent)
+            self._remember_included(included_rows(item, rows) for item in include)
         return [found.get(i) for i in ids]
 
     async def page(

@@ -40,6 +40,8 @@ def _run(
         ("port", "eighty", "PARTNERGRAPH_PORT: must be a whole number (got 'eighty')"),
         ("pool_ping_idle_seconds", "-1", "PARTNERGRAPH_POOL_PING_IDLE_SECONDS: must be at least 0.0 (got '-1')"),
         ("statement_cache_size", "lots", "PARTNERGRAPH_STATEMENT_CACHE_SIZE: must be a whole number (got 'lots')"),
+        ("api_key_cache_seconds", "-5", "PARTNERGRAPH_API_KEY_CACHE_SECONDS: must be between 0 and 300 (got '-5')"),
+        ("api_key_cache_seconds", "3600", "PARTNERGRAPH_API_KEY_CACHE_SECONDS: must be between 0 and 300 (got '3600')"),
         (
             "database_url",
             "mysql://root:hunter2@db/crm",

@@ -203,6 +203,7 @@ class GraphQLView(GraphQL):
             finally:
                 context = scope.get("state", {}).get("context")
                 if context is not None:
+                    context.release()
                     await _close_quietly(context.session)
             return
         request = Request(scope, receive)
@@ -218,6 +219,8 @@ class GraphQLView(GraphQL):
         finally:
             current_statement_log.reset(token)
             context = getattr(request.state, "context", None)
+            if context is not None:
+                context.release()
             # The context's session, or the one the key was checked on when no context was built.
             session = context.session if context is not None else getattr(request.state, "read_session", None)
             if session is not None:

@@ -28,6 +28,7 @@ import strawberry
 from graphql import (
     GraphQLError,
     GraphQLObjectType,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
     is_leaf_type,
     is_list_type,
@@ -125,6 +126,15 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
         return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema), "objects": plain_objects(schema)})
+
+    def build_response(self, data: Any) -> Any:
+        response = super().build_response(data)
+        # The resolvers' async helpers are bound methods of this context, which holds them: a
+        # cycle that leaves the context and everything it reached to the cycle collector
+        # (graph/context.py, `release`). Execution is over once nothing runs in the background.
+        if not self.background_futures and not self.pending_incremental_futures:
+            self.async_helpers = _FINISHED
+        return response
 
     def execute_field(
         self,
@@ -272,6 +282,13 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _LONG_WAY = object()  # ExecutionContext._complete_plain: let graphql-core complete this value
+
+
+def _execution_finished(*_: Any) -> Any:
+    raise RuntimeError("this execution has finished")
+
+
+_FINISHED = GraphQLResolveInfoHelpers(gather=_execution_finished, track=_execution_finished)
 
 
 def _has_middleware(manager: Any) -> bool:

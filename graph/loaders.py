@@ -85,6 +85,12 @@ class Loaders:
         # Rows already read (by pages or joins) per model: by-id lookups use them first.
         self._seen: dict[type, dict[int, Any]] = defaultdict(dict)
 
+    def close(self) -> None:
+        """Let go of the loaders: each holds these Loaders through its load function, a cycle
+        that would leave everything the request read to the cycle collector (graph/context.py)."""
+        for loaders in (self._by_id, self._pages, self._counts, self._named):
+            loaders.clear()
+
     def remember(self, model: type, rows: Sequence[Any]) -> None:
         """Rows of `model` read through the scoped reader: later by-id loads reuse them."""
         seen = self._seen[model]

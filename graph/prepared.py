@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from keyword import iskeyword
 from types import SimpleNamespace
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -163,13 +163,15 @@ _CONNECTION = "partnergraph.connection"
 
 async def _connection_of(session: AsyncSession) -> Any:
     """The session's connection in its current transaction, begun as SQLAlchemy would begin
-    it; remembered per transaction, since asking the session costs a greenlet hop each time."""
+    it; remembered per transaction, since asking the session costs a greenlet hop each time.
+    The transaction is held weakly: it holds the session, and a session holding it back would
+    leave every session (and what it read) to the cycle collector instead of freeing it."""
     sync_session = session.sync_session
     transaction = sync_session.get_transaction()
     remembered = sync_session.info.get(_CONNECTION)
-    if remembered is None or transaction is None or remembered[0] is not transaction or not transaction.is_active:
+    if remembered is None or transaction is None or remembered[0]() is not transaction or not transaction.is_active:
         connection = (await session.connection()).sync_connection
-        remembered = sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
+        remembered = sync_session.info[_CONNECTION] = (ref(sync_session.get_transaction()), connection)
     connection = remembered[1]
     if connection is None or connection.closed or connection.invalidated:
         return None

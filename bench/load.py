@@ -164,6 +164,7 @@ def summarize(name: str, tally: Tally, elapsed: float, connections: int) -> dict
         "seconds": round(elapsed, 3),
         "rps": round(n / elapsed, 1) if elapsed > 0 else None,
         "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
         "mean_ms": round(sum(lat) / n * 1000, 2) if n else None,
         "bytes_per_response": round(tally.bytes / n) if n else None,

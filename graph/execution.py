@@ -44,6 +44,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryOptional
 
+from graph import variables
+
 
 class PlainLeaf(NamedTuple):
     attribute: str
@@ -125,6 +127,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
+        variables.install()  # variables coerced by functions built per type (graph/variables.py)
         return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema), "objects": plain_objects(schema)})
 
     def build_response(self, data: Any) -> Any:

@@ -309,6 +309,7 @@ async def build_sqlite(scale: str, data_dir: Path = DATA_DIR, log=print) -> str:
     path = sqlite_path(scale, data_dir)
     url = f"sqlite+aiosqlite:///{path}"
     if path.exists():
+        await upgrade(url)  # a dataset built before a migration gets it, as a user's database would
         return url
     data_dir.mkdir(parents=True, exist_ok=True)
     building = path.with_suffix(".building")
@@ -344,6 +345,7 @@ async def build_postgresql(
         async with admin.connect() as conn:
             names = set((await conn.execute(text("SELECT datname FROM pg_database"))).scalars())
             if name in names:
+                await upgrade(pg_url(name, server_url))  # as a user's database would be migrated
                 return pg_url(name, server_url)
             building = name + "_building"
             if building in names:

@@ -46,7 +46,6 @@ class Order(Record, Base):
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_total_amount_id", "total_amount", "id"),
         Index("ix_orders_status_placed_at_id", "status", "placed_at", "id"),
-        Index("ix_orders_source_organization_id", "source_organization_id"),
         UniqueConstraint("source_organization_id", "external_reference"),
     )
 

@@ -21,6 +21,7 @@ supervisor (restarts, health checks, signals) is uvicorn's own.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import selectors
@@ -73,8 +74,9 @@ class _Channel:
 
 class Dispatcher:
     """Accepts on `listener` (a thread in the supervisor's process) and hands each connection to
-    the ready worker holding the fewest; while no worker is ready, connections wait in the
-    listen backlog."""
+    the ready worker holding the fewest. While no worker is ready, or every ready worker's
+    channel is full (a burst of connections while the workers are busy), it stops accepting:
+    connections wait in the listen backlog, as they would for a single server."""
 
     def __init__(self, listener: socket.socket) -> None:
         self.listener = listener
@@ -88,6 +90,7 @@ class Dispatcher:
         self._accepting = False
         self._stopping = False
         self._next = 0  # round-robin among equally loaded workers
+        self._waiting: collections.deque[socket.socket] = collections.deque()  # accepted, not yet handed out
         self._thread = threading.Thread(target=self._run, name="partnergraph-acceptor", daemon=True)
 
     def start(self) -> None:
@@ -116,7 +119,8 @@ class Dispatcher:
     def _run(self) -> None:
         try:
             while not self._stopping:
-                for key, _ in self._selector.select():
+                # While connections wait for room in a channel, look again soon.
+                for key, _ in self._selector.select(0.005 if self._waiting else None):
                     if key.fileobj is self._wake_r:
                         with contextlib.suppress(BlockingIOError):
                             self._wake_r.recv(4096)
@@ -125,10 +129,14 @@ class Dispatcher:
                         self._accept()
                     else:
                         self._hear(key.fileobj)  # type: ignore[arg-type]
+                while self._waiting and self._hand_out(self._waiting[0]):
+                    self._waiting.popleft().close()
                 self._listen_while_someone_is_ready()
         finally:
             self._selector.close()
             self.listener.close()
+            for waiting in self._waiting:
+                waiting.close()
             for channel in self._channels.values():
                 channel.sock.close()
 
@@ -140,7 +148,11 @@ class Dispatcher:
             self._selector.register(sock, selectors.EVENT_READ)
 
     def _listen_while_someone_is_ready(self) -> None:
-        anyone = any(c.ready and not c.leaving for c in self._channels.values()) and not self._stopping
+        anyone = (
+            any(c.ready and not c.leaving for c in self._channels.values())
+            and not self._waiting
+            and not self._stopping
+        )
         if anyone and not self._accepting:
             self._selector.register(self.listener, selectors.EVENT_READ)
         elif self._accepting and not anyone:
@@ -156,10 +168,15 @@ class Dispatcher:
             except OSError as exc:  # e.g. out of file descriptors: let the backlog hold the rest
                 log.warning("accept failed: %s", exc)
                 return
-            with connection:
-                self._hand_out(connection.fileno())
+            if not self._hand_out(connection):
+                self._waiting.append(connection)
+                return  # accept no more until it is handed out
+            connection.close()
 
-    def _hand_out(self, fd: int) -> None:
+    def _hand_out(self, connection: socket.socket) -> bool:
+        """Pass `connection` to a worker (the caller closes its own copy); False if none could
+        take it now."""
+        fd = connection.fileno()
         candidates = [c for c in self._channels.values() if c.ready and not c.leaving]
         while candidates:
             least = min(c.load for c in candidates)
@@ -172,8 +189,8 @@ class Dispatcher:
                 candidates.remove(channel)
                 continue
             channel.sent += 1
-            return
-        log.warning("no worker could take a connection; it was closed")
+            return True
+        return False
 
     def _hear(self, sock: socket.socket) -> None:
         channel = self._channels[sock]
@@ -191,9 +208,7 @@ class Dispatcher:
                 return
             if message == RETURNED:
                 channel.sent -= 1
-                for fd in fds:
-                    self._hand_out(fd)
-                    socket.close(fd)
+                self._waiting.extend(socket.socket(fileno=fd) for fd in fds)  # handed out next
             elif message == LEAVING:
                 channel.leaving = True
                 with contextlib.suppress(OSError):

@@ -30,8 +30,10 @@ class _Named(asyncio.Protocol):
         pass
 
 
-def _worker(dispatcher: Dispatcher, name: str) -> HandedConnections:
+def _worker(dispatcher: Dispatcher, name: str, buffer: int | None = None) -> HandedConnections:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if buffer is not None:  # room for only a few connections in flight to it
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer)
     dispatcher.add(ours)
     factory: Callable[[], asyncio.Protocol] = lambda: _Named(name)  # noqa: E731
     return HandedConnections(theirs, factory)
@@ -124,5 +126,22 @@ async def test_a_worker_that_dies_is_forgotten(dispatcher: Dispatcher) -> None:
     await _until(lambda: len(dispatcher.loads()) == 1)
     held = await asyncio.gather(*(_connect(port) for _ in range(4)))
     assert [name for name, _ in held] == ["lives"] * 4
+    for _, writer in held:
+        writer.close()
+
+
+async def test_connections_wait_in_the_backlog_while_every_channel_is_full(dispatcher: Dispatcher) -> None:
+    port = dispatcher.listener.getsockname()[1]
+    busy = _worker(dispatcher, "busy", buffer=4096)
+    busy.channel.send(b"0")  # ready, but not reading its channel for now
+    await _until(lambda: len(dispatcher.loads()) == 1)
+
+    opening = [asyncio.ensure_future(_connect(port)) for _ in range(40)]
+    await _until(lambda: dispatcher.loads()[0] > 0)
+    await asyncio.sleep(0.2)
+    assert dispatcher.loads()[0] < 40  # the channel is full: the rest were not sent
+    busy.start()  # it reads again: every connection arrives, none was closed
+    held = await asyncio.wait_for(asyncio.gather(*opening), timeout=10)
+    assert [name for name, _ in held] == ["busy"] * 40
     for _, writer in held:
         writer.close()

@@ -73,13 +73,13 @@ class Context:
         )
 
     def release(self) -> None:
-        """The request is answered: break the reference cycles it built (the request holds this
-        context in its state; loaders hold their Loaders), so its rows and results are freed at
+        """The request is answered: break the reference cycle of its loaders (each holds the
+        Loaders through its load function), so the rows and results they hold are freed at
         once. Left to the cycle collector, they made each collection walk the live requests'
         objects: about a millisecond of CPU per portal page, and pauses of a quarter of a
-        second that set the p99 latency. The session is closed by the caller."""
+        second that set the p99 latency. Loaders used later (a streamed answer) are built anew.
+        The caller closes the session and drops the request's reference to this context."""
         self.loaders.close()
-        self.request = self.response = None
 
     async def read_from_primary(self) -> None:
         """Move the request's reads to the primary (before anything has been read)."""

@@ -12,7 +12,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.tools import merge_types
 
 from graph.context import Info
-from graph.documents import Documents
+from graph.documents import MAX_TOKENS, Documents
 from graph.errors import BadInput
 from graph.execution import ExecutionContext, thin_resolvers
 from graph.ids import decode_global_id
@@ -208,7 +208,7 @@ def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) ->
         subscription=Subscription,
         types=[*service_types.CONCRETE_TYPES],
         extensions=[
-            lambda: Documents(_LIMIT_RULES, max_tokens=5000),  # parse and validate once; depth and aliases
+            lambda: Documents(_LIMIT_RULES, max_tokens=MAX_TOKENS),  # parse and validate once; depth and aliases
             *extra_extensions,
             *request_limits(budget_stores),
         ],

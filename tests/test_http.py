@@ -41,6 +41,25 @@ async def test_legacy_json_media_type_answers_200_with_errors(backend: Backend) 
     assert response.json()["errors"]
 
 
+async def test_subscriptions_over_plain_http_are_a_typed_request_error(backend: Backend) -> None:
+    subscription = "subscription Live { changes { cursor } }"
+    legacy = await backend.client.post("/graphql", json={"query": subscription})
+    assert legacy.status_code == 200
+    assert legacy.json()["errors"] == [
+        {"message": "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, "
+         "not over a plain HTTP request.", "extensions": {"code": "BAD_REQUEST"}}
+    ]  # fmt: skip
+    headers = {"accept": "application/graphql-response+json"}
+    strict = await backend.client.post("/graphql", json={"query": subscription}, headers=headers)
+    assert strict.status_code == 400 and strict.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    by_get = await backend.client.get("/graphql", params={"query": subscription})
+    assert by_get.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    # The operation the request names decides, not the first one in the document.
+    both = f"{subscription} query Now {{ products(first: 1) {{ totalCount }} }}"
+    answered = await backend.client.post("/graphql", json={"query": both, "operationName": "Now"})
+    assert answered.json()["data"]["products"]["totalCount"] >= 1
+
+
 async def test_unacceptable_media_type_is_406(backend: Backend) -> None:
     response = await backend.client.post("/graphql", json={"query": QUERY}, headers={"accept": "text/csv"})
     assert response.status_code == 406

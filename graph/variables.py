@@ -115,22 +115,23 @@ def _named(type_: Any, built: dict[str, Coerce]) -> Coerce:
     return found
 
 
-def _non_null(inner: Coerce) -> Coerce:
+def _given(inner: Coerce, missing: Any) -> Coerce:
+    """`inner` for a value; `missing` for null or no value."""
+
     def coerce(value: Any) -> Any:
         if value is None or value is Undefined:
-            return Undefined
+            return missing
         return inner(value)
 
     return coerce
+
+
+def _non_null(inner: Coerce) -> Coerce:
+    return _given(inner, Undefined)  # refused: graphql-core reports it
 
 
 def _nullable(inner: Coerce) -> Coerce:
-    def coerce(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        return inner(value)
-
-    return coerce
+    return _given(inner, None)
 
 
 def _list(item: Coerce) -> Coerce:

@@ -33,7 +33,6 @@ from starlette.types import Scope
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import MaskErrors
-from strawberry.types.graphql import OperationType
 
 from graph.access import SYSTEM
 from graph.auth import AuthenticationError, authenticate, credential_of
@@ -48,11 +47,11 @@ from graph.db import (
     current_statement_log,
     database_unavailable,
 )
-from graph.documents import operation_type
+from graph.errors import RequestRefused
 from graph.http_guards import guards
 from graph.limits import BudgetStores
 from graph.loaders import Loaders
-from graph.persisted import PersistedQueries, PersistedQueryError, requested_hash
+from graph.persisted import PersistedQueries, requested_hash
 from graph.reader import STATEMENTS, Reader
 from graph.settings import Settings, get_settings
 
@@ -150,9 +149,6 @@ class GraphQLView(GraphQL):
             item.query = resolved.query
             if resolved.register is not None:
                 request.state.persisted_to_register.append((resolved.register, resolved.query))
-            if item.protocol == "http" and item.query and operation_type(item.query, item.operation_name) is SUBSCRIPTION:
-                # strawberry would run it as a query, which fails inside the resolver.
-                raise RequestRefused("BAD_REQUEST", SUBSCRIPTIONS_OVER_WEBSOCKET)
         return await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -206,9 +202,8 @@ class GraphQLView(GraphQL):
             try:
                 await super().__call__(scope, receive, send)
             finally:
-                context = scope.get("state", {}).pop("context", None)  # it holds the request
+                context = _released_context(scope)
                 if context is not None:
-                    context.release()
                     await _close_quietly(context.session)
             return
         request = Request(scope, receive)
@@ -223,10 +218,7 @@ class GraphQLView(GraphQL):
             response = await self._respond(request)
         finally:
             current_statement_log.reset(token)
-            context = getattr(request.state, "context", None)
-            if context is not None:
-                request.state.context = None  # it holds the request: a cycle otherwise
-                context.release()
+            context = _released_context(scope)
             # The context's session, or the one the key was checked on when no context was built.
             session = context.session if context is not None else getattr(request.state, "read_session", None)
             if session is not None:
@@ -269,7 +261,7 @@ class GraphQLView(GraphQL):
                 current_statement_log.reset(counting)
         try:
             response = await self.run(request)
-        except (PersistedQueryError, RequestRefused) as exc:
+        except RequestRefused as exc:
             # Apollo's format; a client retries a PERSISTED_QUERY_NOT_FOUND with the full text.
             status = 400 if media_type == GRAPHQL_RESPONSE else 200
             return _error(status, exc.message, media_type, code=exc.code)
@@ -313,6 +305,15 @@ def _set_cache_headers(request: Request, response: Response, settings: Settings)
     response.headers.append("vary", "Authorization, X-API-Key, Accept")
 
 
+def _released_context(scope: Scope) -> Context | None:
+    """The request's context, let go of: taken out of the request's state (it holds the
+    request: a cycle otherwise) and its loaders' cycle broken (`Context.release`)."""
+    context = scope.get("state", {}).pop("context", None)
+    if context is not None:
+        context.release()
+    return context
+
+
 async def _close_quietly(session: Any) -> None:
     """Close the request's session; one whose statement was cancelled (a timeout) may have
     lost its connection already, which must not turn a clean TIMEOUT error into a 500."""
@@ -324,22 +325,6 @@ async def _close_quietly(session: Any) -> None:
             await session.invalidate()
         except Exception:  # noqa: BLE001
             log.debug("invalidating the session failed too", exc_info=True)
-
-
-class RequestRefused(Exception):
-    """A request refused before execution, answered as a GraphQL error with `code`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-SUBSCRIPTION = OperationType.SUBSCRIPTION
-SUBSCRIPTIONS_OVER_WEBSOCKET = (
-    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, "
-    "not over a plain HTTP request."
-)
 
 
 def _error(

@@ -15,10 +15,8 @@ from collections.abc import Callable, Hashable, Iterator
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from graphql import GraphQLError, parse, validate
+from graphql import parse, validate
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
-from strawberry.utils.operation import get_operation_type
 
 from graph.reader import StatementCache
 
@@ -36,18 +34,8 @@ class PerDocument:
         return self._entries.get((id(document), extra), lambda: (document, compute()))[1]
 
 
-MAX_TOKENS = 5000  # a longer document is refused while it is parsed, not after
 _PARSED = lru_cache(maxsize=512)(parse)  # a syntax error is raised again, never kept
 _VALIDATIONS = PerDocument(512)
-
-
-def operation_type(query: str, operation_name: str | None) -> OperationType | None:
-    """The type of the operation a request runs (parsed once, as execution will parse it), or
-    None when the document does not parse or has no such operation: execution reports that."""
-    try:
-        return get_operation_type(_PARSED(query, max_tokens=MAX_TOKENS), operation_name)
-    except (GraphQLError, RuntimeError):
-        return None
 
 
 class Documents(SchemaExtension):

@@ -69,3 +69,12 @@ class BadInput(GraphQLError):
 
     def __init__(self, message: str, code: str = "BAD_USER_INPUT") -> None:
         super().__init__(message, extensions={"code": code})
+
+
+class RequestRefused(Exception):
+    """A request refused before execution, answered as a GraphQL error with `code` (graph/app.py)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

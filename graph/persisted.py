@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from graph.access import Principal
+from graph.errors import RequestRefused
 from graph.settings import Settings
 
 log = logging.getLogger("partnergraph.persisted")
@@ -35,13 +36,8 @@ log = logging.getLogger("partnergraph.persisted")
 APQ_VERSION = 1
 
 
-class PersistedQueryError(Exception):
+class PersistedQueryError(RequestRefused):
     """A persisted-query refusal, answered as a GraphQL error with `code` before execution."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def not_found() -> PersistedQueryError:

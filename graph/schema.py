@@ -9,11 +9,14 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
 
 from graph.context import Info
-from graph.documents import MAX_TOKENS, Documents
-from graph.errors import BadInput
+from graph.documents import Documents
+from graph.errors import BadInput, RequestRefused
 from graph.execution import ExecutionContext, thin_resolvers
 from graph.ids import decode_global_id
 from graph.limits import request_limits
@@ -195,10 +198,27 @@ MAX_DEPTH = 15
 _LIMIT_RULES = (depth_rule(MAX_DEPTH, None, None), aliases_rule(30))
 
 
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over a plain HTTP request."
+)
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
         """Expected errors are the client's business; unexpected ones are logged by the
         error-masking extension with the request id."""
+
+    async def execute(self, *args: Any, allowed_operation_types: Any = None, **kwargs: Any) -> Any:
+        """A single answer, as over plain HTTP: no subscriptions. strawberry's view allows them
+        on every POST and GET, and without a streaming protocol ran one as a query, which failed
+        inside its resolver; strawberry's own operation-type check now refuses it."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        try:
+            return await super().execute(*args, allowed_operation_types=allowed, **kwargs)
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise RequestRefused("BAD_REQUEST", SUBSCRIPTIONS_OVER_WEBSOCKET) from None
+            raise
 
 
 def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) -> strawberry.Schema:
@@ -208,7 +228,7 @@ def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) ->
         subscription=Subscription,
         types=[*service_types.CONCRETE_TYPES],
         extensions=[
-            lambda: Documents(_LIMIT_RULES, max_tokens=MAX_TOKENS),  # parse and validate once; depth and aliases
+            lambda: Documents(_LIMIT_RULES, max_tokens=5000),  # parse and validate once; depth and aliases
             *extra_extensions,
             *request_limits(budget_stores),
         ],

@@ -24,16 +24,17 @@ from graphql import (
     GraphQLInputType,
     GraphQLSchema,
     is_input_object_type,
-    is_leaf_type,
+    is_input_type,
     is_list_type,
     is_non_null_type,
     is_required_input_field,
 )
 from graphql.execution import executor, values
-from graphql.execution.get_variable_signature import get_variable_signature
+from graphql.execution.get_variable_signature import GraphQLVariableSignature
 from graphql.execution.values import VariableValues, VariableValueSource
-from graphql.language import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode
+from graphql.language import ListTypeNode, NonNullTypeNode, TypeNode
 from graphql.pyutils import Undefined, is_iterable
+from graphql.utilities import type_from_ast
 from graphql.utilities.coerce_input_value import coerce_default_value
 
 Coerce = Callable[[Any], Any]
@@ -41,8 +42,8 @@ _UNHANDLED = object()  # a variable type these functions leave to graphql-core
 
 
 class Coercers:
-    """The coercing function of each variable type (by its name in the document, such as
-    `[OrderStatus!]`) for one schema."""
+    """Each variable type (by its name in the document, such as `[OrderStatus!]`) of one schema,
+    with its coercing function."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
@@ -56,13 +57,10 @@ class Coercers:
         return found
 
     def _build(self, node: TypeNode) -> Any:
-        named = node
-        while not isinstance(named, NamedTypeNode):
-            named = named.type  # type: ignore[attr-defined]
-        base = self.schema.get_type(named.name.value)
-        if not (is_input_object_type(base) or is_leaf_type(base)) or _contains_itself(base):
+        type_ = type_from_ast(self.schema, node)
+        if not is_input_type(type_) or _contains_itself(type_):
             return _UNHANDLED
-        return _wrapped(node, base, {})
+        return type_, _of_type(type_, {})
 
 
 def _type_key(node: TypeNode) -> str:
@@ -90,14 +88,6 @@ def _contains_itself(type_: Any) -> bool:
         return any(reaches(field.type, path | {current.name}) for field in current.fields.values())
 
     return reaches(type_, frozenset())
-
-
-def _wrapped(node: TypeNode, base: Any, built: dict[str, Coerce]) -> Coerce:
-    if isinstance(node, NonNullTypeNode):
-        return _non_null(_wrapped(node.type, base, built))
-    if isinstance(node, ListTypeNode):
-        return _nullable(_list(_wrapped(node.type, base, built)))
-    return _nullable(_named(base, built))
 
 
 def _of_type(type_: GraphQLInputType, built: dict[str, Coerce]) -> Coerce:
@@ -234,29 +224,24 @@ def get_variable_values(
     sources: dict[str, VariableValueSource] = {}
     coerced: dict[str, Any] = {}
     for node in var_def_nodes:
-        coerce = coercers.for_type_node(node.type)
+        found = coercers.for_type_node(node.type)
         name = node.variable.name.value
         value = inputs.get(name, Undefined)
-        if coerce is _UNHANDLED or node.default_value is not None:
+        if found is _UNHANDLED or node.default_value is not None:
             return _graphql_get_variable_values(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
+        type_, coerce = found
+        signature = GraphQLVariableSignature(name=name, type=type_, default=None)  # graphql-core's, no default
         if value is Undefined:
             if isinstance(node.type, NonNullTypeNode):
                 return _graphql_get_variable_values(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
-            sources[name] = VariableValueSource(_signature(schema, node))
+            sources[name] = VariableValueSource(signature)
             continue
         result = coerce(value)
         if result is Undefined:
             return _graphql_get_variable_values(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
-        sources[name] = VariableValueSource(_signature(schema, node), value)
+        sources[name] = VariableValueSource(signature, value)
         coerced[name] = result
     return VariableValues(sources, coerced)
-
-
-def _signature(schema: GraphQLSchema, node: Any) -> Any:
-    signature = get_variable_signature(schema, node)
-    if isinstance(signature, GraphQLError):  # pragma: no cover - _build found the type an input type
-        raise signature
-    return signature
 
 
 def install() -> None:

@@ -68,8 +68,8 @@ def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-def _chunked_body(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
-    """(the body, where the message ends) of a chunked body from `start`, or None if incomplete."""
+def _chunked_body(buffer: bytearray, start: int) -> bytes | None:
+    """The chunked body from `start`, or None while it is incomplete."""
     parts, at = [], start
     while True:
         line_end = buffer.find(b"\r\n", at)
@@ -78,8 +78,7 @@ def _chunked_body(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
         size = int(bytes(buffer[at:line_end]).split(b";")[0], 16)
         at = line_end + 2
         if size == 0:
-            trailer_end = buffer.find(b"\r\n", at)
-            return (b"".join(parts), trailer_end + 2) if trailer_end >= 0 else None
+            return b"".join(parts) if buffer.find(b"\r\n", at) >= 0 else None
         if len(buffer) < at + size + 2:
             return None
         parts.append(bytes(buffer[at : at + size]))
@@ -167,10 +166,10 @@ class _Connection(asyncio.Protocol):
                 return
             body = bytes(buffer[body_at:end])
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            found = _chunked_body(buffer, body_at)
-            if found is None:
+            chunked = _chunked_body(buffer, body_at)
+            if chunked is None:
                 return
-            body = found[0]
+            body = chunked
         else:
             return  # the body ends with the connection
         self.answered(status, headers, body)

@@ -44,7 +44,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryOptional
 
-from graph import variables
+from graph import arguments, variables
 
 
 class PlainLeaf(NamedTuple):
@@ -128,6 +128,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
         variables.install()  # variables coerced by functions built per type (graph/variables.py)
+        arguments.install()  # literal arguments coerced once per field of a document (graph/arguments.py)
         return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema), "objects": plain_objects(schema)})
 
     def build_response(self, data: Any) -> Any:

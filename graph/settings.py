@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         30000, ge=0, description="PostgreSQL statement_timeout for every connection (0: no limit)."
     )
+    generic_read_plans: bool = Field(
+        True,
+        description="PostgreSQL: a request's reads use generic plans of their prepared statements "
+        "(plan_cache_mode = force_generic_plan) instead of planning each run anew; writes keep the server's "
+        "setting. See docs/performance.md.",
+    )
     replica_database_url: str | None = Field(
         None,
         pattern=r"^postgresql\+asyncpg://",

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import strawberry
 from conftest import Backend
-from sqlalchemy import literal_column, select, table
+from sqlalchemy import event, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError
 from strawberry.permission import BasePermission
 
 from graph.access import SYSTEM
-from graph.db import create_read_session_factory
+from graph.db import create_engine, create_read_session_factory, create_session_factory
 from graph.documents import Documents
 from graph.execution import ExecutionContext, thin_resolvers
 from graph.ids import decode_global_id
@@ -308,3 +308,76 @@ def test_documents_report_syntax_validation_and_token_errors_on_every_request() 
         too_long = "{ things { " + " ".join(["count"] * 30) + " } }"
         assert "token" in schema.execute_sync(too_long).errors[0].message.lower()
         assert schema.execute_sync("{ things { count } }", context_value={}).errors is None
+
+
+# -- field arguments: literal ones coerced once per field of a document --------------------------
+
+
+def test_literal_arguments_are_coerced_once_per_field_and_variables_on_every_run(monkeypatch: Any) -> None:
+    from graph import arguments
+
+    coerced: list[str] = []
+    graphql_core = arguments._graphql_get_argument_values
+
+    def counted(*args: Any) -> Any:
+        coerced.append(args[1].alias.value)
+        return graphql_core(*args)
+
+    monkeypatch.setattr(arguments, "_graphql_get_argument_values", counted)
+    fast = strawberry.Schema(query=Query, extensions=[lambda: Documents((), max_tokens=1000)])  # one parse
+    thin_resolvers(fast)
+    fast.execution_context_class = ExecutionContext.for_schema(fast._schema)
+    query = """query Q($n: String!) { things { count
+      literal: greet(someName: "x", times: 2) defaulted: greet(someName: "y") given: greet(someName: $n) } }"""
+    for name in ("a", "b"):
+        result = fast.execute_sync(query, variable_values={"n": name}, context_value={"allowed": True, "greeting": "hi"})
+        assert result.errors is None
+        assert result.data["things"][0] == {"count": 1, "literal": "hi xhi x", "defaulted": "hi y", "given": f"hi {name}"}
+    # Three things in each of two runs: the literal fields once in all, the variable one each time.
+    assert {alias: coerced.count(alias) for alias in set(coerced)} == {"literal": 1, "defaulted": 1, "given": 6}
+
+
+# -- PostgreSQL: generic plans for request reads -------------------------------------------------
+
+
+async def _plan_cache_mode(factory: Any, write: bool) -> str:
+    async with factory() as session:
+        if write:
+            async with session.begin():
+                return (await session.execute(text("SHOW plan_cache_mode"))).scalar()
+        return (await session.execute(text("SHOW plan_cache_mode"))).scalar()
+
+
+async def test_request_reads_use_generic_plans_and_writes_the_servers_setting(backend: Backend) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    for generic in (True, False):
+        # One pooled connection, so each session below reuses it and must switch it.
+        settings = backend.settings.model_copy(update={"pool_size": 1, "max_overflow": 0, "generic_read_plans": generic})
+        engine = create_engine(settings)
+        try:
+            reads, writes = create_read_session_factory(engine), create_session_factory(engine)
+            read_mode = "force_generic_plan" if generic else "auto"
+            assert [await _plan_cache_mode(reads, False), await _plan_cache_mode(writes, True)] == [read_mode, "auto"]
+            assert [await _plan_cache_mode(reads, False), await _plan_cache_mode(reads, False)] == [read_mode] * 2
+            assert await _plan_cache_mode(writes, True) == "auto"
+        finally:
+            await engine.dispose()
+
+
+async def test_page_sizes_are_written_into_the_statement(backend: Backend) -> None:
+    """A generic plan is made without the values: `LIMIT $1` was costed as a tenth of the table."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = _engine(backend).sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await backend.client.post("/graphql", json={"query": "{ orders(first: 7) { edges { node { number } } } }"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.json()["data"]["orders"]["edges"]
+    pages = [sql for sql in seen if "FROM orders" in sql]
+    assert pages and all("LIMIT 8" in sql for sql in pages), pages

@@ -30,14 +30,14 @@ from sqlalchemy import text
 from bench import dataset, queries
 from bench.servers import PARTNERGRAPH_ENV
 
-SCENARIOS = ("node", "portal", "list", "typename")
+SCENARIOS = ("node", "portal", "list", "typename", "sales")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", choices=SCENARIOS, default="node")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--scale", choices=list(dataset.SCALES), default="small")
-    parser.add_argument("--requests", type=int, default=0, help="per round (default: 600, portal 200)")
+    parser.add_argument("--requests", type=int, default=0, help="per round (default: 600, portal 200, sales 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the fastest is reported (3)")
     parser.add_argument("--profile", choices=["cprofile"], help="print the hottest functions of one more round")
     parser.add_argument("--sort", choices=["tottime", "cumulative"], default="tottime", help="cProfile order (tottime)")
@@ -66,6 +66,8 @@ async def _bodies(url: str, scenario: str) -> tuple[str, list[dict[str, Any]]]:
         return "admin", [{"query": queries.NODE, "variables": {"id": encode_global_id("Order", i)}} for i in orders]
     if scenario == "list":
         return "admin", [{"query": queries.LIST, "variables": {"status": list(queries.LIST_STATUSES)}}]
+    if scenario == "sales":
+        return "admin", [{"query": queries.SALES_DYNAMICS}]
     return "admin", [{"query": "{ __typename }"}]
 
 
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # and quiet logs: a line per request would be measured too.
     for name, value in {**PARTNERGRAPH_ENV, "PARTNERGRAPH_DATABASE_URL": url, "PARTNERGRAPH_LOG_LEVEL": "WARNING"}.items():
         os.environ[name] = value
-    requests = args.requests or (200 if args.scenario == "portal" else 600)
+    requests = args.requests or {"portal": 200, "sales": 5}.get(args.scenario, 600)
     try:
         import uvloop
 

@@ -156,10 +156,13 @@ def _plan_cache_mode(connection) -> None:  # noqa: ANN001
     try:
         # On the driver: the SQLAlchemy connection would begin a transaction for it.
         await_only(pooled.dbapi_connection._connection.execute(sql))
-    except Exception as exc:
-        # A connection the server dropped: replace it, and fail as any lost connection fails
-        # (DATABASE_UNAVAILABLE), not as an unexpected error with the connection leaked.
-        connection.invalidate(exc)
+    except BaseException as exc:
+        # A connection the server dropped, or a request cancelled mid-statement: the connection
+        # is replaced (not leaked: no SQLAlchemy connection holds it yet), and a lost one fails
+        # as any lost connection fails (DATABASE_UNAVAILABLE), not as an unexpected error.
+        connection.invalidate(exc if isinstance(exc, Exception) else None)
+        if not isinstance(exc, Exception):
+            raise
         raise sa_exc.OperationalError(sql, None, exc, connection_invalidated=True) from exc
     pooled.info[_PLAN_MODE] = wanted
 

@@ -3,6 +3,7 @@ node includes): each must answer exactly what the long way answers, errors inclu
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from typing import Any
 
@@ -363,6 +364,39 @@ async def test_request_reads_use_generic_plans_and_writes_the_servers_setting(ba
             assert await _plan_cache_mode(writes, True) == "auto"
         finally:
             await engine.dispose()
+
+
+async def test_a_read_cancelled_while_its_connection_switches_plans_leaks_no_connection(
+    backend: Backend, monkeypatch: Any
+) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    import asyncpg
+
+    engine = create_engine(backend.settings.model_copy(update={"pool_size": 1, "max_overflow": 0}))
+    reads = create_read_session_factory(engine)
+    switching = asyncio.Event()
+    execute = asyncpg.Connection.execute
+
+    async def stalled(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query.startswith("SET plan_cache_mode"):
+            switching.set()
+            await asyncio.Event().wait()  # until cancelled
+        return await execute(self, query, *args, **kwargs)
+
+    try:
+        monkeypatch.setattr(asyncpg.Connection, "execute", stalled)
+        read = asyncio.create_task(_plan_cache_mode(reads, False))
+        await switching.wait()
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        monkeypatch.undo()
+        assert engine.sync_engine.pool.checkedout() == 0
+        # The pool's only connection was replaced, and the next read switches the new one.
+        assert await asyncio.wait_for(_plan_cache_mode(reads, False), 10) == "force_generic_plan"
+    finally:
+        await engine.dispose()
 
 
 async def test_page_sizes_are_written_into_the_statement(backend: Backend) -> None:

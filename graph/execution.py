@@ -13,10 +13,11 @@ sub-selections executed at once, without the resolve-info object and resolver ca
 would make for each. Everything else takes graphql-core's own path.
 
 A field with a resolver goes, on every call, through strawberry's argument conversion and
-extension chain, even when its arguments are plain scalars and its only extension is a
-permission check. `thin_resolvers` gives such fields a resolver that does the same work
-directly: the permission checks, in order, with strawberry's errors; the scalar arguments
-under their Python names; the resolver called with `self`, `info` and the arguments.
+extension chain, even when its only extension is a permission check. `thin_resolvers` gives
+such fields a resolver that does the same work directly: the arguments under their Python
+names, input objects built by the converters compiled per input type (as strawberry's
+conversion calls them); the permission checks, in order, with strawberry's errors; the
+resolver called with `self`, `info` and the arguments.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-import strawberry
 from graphql import (
     GraphQLError,
     GraphQLObjectType,
@@ -34,15 +34,13 @@ from graphql import (
     is_list_type,
     is_non_null_type,
     is_object_type,
-    is_scalar_type,
-    specified_scalar_types,
 )
 from graphql.execution.executor import Path, invalid_return_type_error
 from graphql.pyutils import Undefined, gather_with_cancel, inspect, is_iterable
+from strawberry import UNSET
 from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryOptional
 
 from graph import arguments, variables
 
@@ -323,8 +321,7 @@ def _in_order(grouped_field_set: Any, plain: dict[str, Any], results: dict[str, 
     }
 
 
-# Arguments graphql-core hands over ready to use: the built-in scalars, nullable or not.
-_PLAIN_ARGUMENTS = {int, str, bool, float, strawberry.ID}
+_UNCONVERTIBLE = object()  # an argument only strawberry's own conversion handles
 
 
 def thin_resolvers(schema: Any) -> int:
@@ -332,18 +329,26 @@ def thin_resolvers(schema: Any) -> int:
     how many fields got one."""
     if schema.schema_converter._exception_handler_specs:
         return 0  # strawberry's exception handlers need its wrapper
+    from graph.resolvers.validation import UNCONVERTED, argument_converter
+
     info_class = schema.config.info_class
     name_of = schema.config.name_converter.from_argument
+    registry, config = schema.schema_converter.scalar_registry, schema.config
+
+    def converter(type_: Any) -> Any:
+        found = argument_converter(type_, registry, config)
+        return _UNCONVERTIBLE if found is None else None if found is UNCONVERTED else found
+
     changed = 0
     for _, _, field in _object_fields(schema._schema):
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if definition is None or definition.base_resolver is None or definition.is_subscription:
             continue
         permissions = _plain_permissions(definition.extensions)
-        arguments = _plain_arguments(definition, field, name_of)
+        arguments = _plain_arguments(definition, field, name_of, converter)
         if permissions is None or arguments is None:
             continue
-        field.resolve = _direct(definition, info_class, permissions, arguments)
+        field.resolve = _direct(definition, info_class, permissions, *arguments)
         changed += 1
     return changed
 
@@ -358,23 +363,34 @@ def _plain_permissions(extensions: list[Any]) -> tuple[Any, ...] | None:
     return tuple(checks)
 
 
-def _plain_arguments(definition: Any, field: Any, name_of: Any) -> dict[str, str] | None:
-    """GraphQL argument name → Python name, or None when an argument needs converting."""
-    names = {}
+def _plain_arguments(
+    definition: Any, field: Any, name_of: Any, converter: Any
+) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """(GraphQL argument name → Python name, Python name → converter of its non-null values for
+    the arguments that need one), or None when an argument needs strawberry's own conversion.
+    Input objects are converted by the converters compiled per input type
+    (graph/resolvers/validation.py), as strawberry itself would call them."""
+    names, converters = {}, {}
     for argument in definition.arguments:
-        python_type = argument.type
-        if isinstance(python_type, StrawberryOptional):
-            python_type = python_type.of_type
         graphql_name = name_of(argument)
-        graphql_type = field.args[graphql_name].type
-        inner = graphql_type.of_type if is_non_null_type(graphql_type) else graphql_type
-        if python_type not in _PLAIN_ARGUMENTS or not is_scalar_type(inner) or inner.name not in specified_scalar_types:
+        if graphql_name not in field.args:
+            return None
+        convert = converter(argument.type)
+        if convert is _UNCONVERTIBLE:
             return None
         names[graphql_name] = argument.python_name
-    return names
+        if convert is not None:
+            converters[argument.python_name] = convert
+    return names, converters
 
 
-def _direct(definition: Any, info_class: type, permissions: tuple[Any, ...], arguments: dict[str, str]) -> Any:
+def _direct(
+    definition: Any,
+    info_class: type,
+    permissions: tuple[Any, ...],
+    arguments: dict[str, str],
+    converters: dict[str, Any],
+) -> Any:
     resolver = definition.base_resolver
     function = resolver.wrapped_func
     self_wanted = resolver.self_parameter is not None
@@ -386,6 +402,10 @@ def _direct(definition: Any, info_class: type, permissions: tuple[Any, ...], arg
         info = info_class(_raw_info=raw_info, _field=definition)
         if renamed:  # the Python names, as strawberry hands them to permissions and the resolver
             kwargs = {renamed.get(name, name): value for name, value in kwargs.items()}
+        for name, convert in converters.items():  # input objects and lists, as strawberry converts them
+            value = kwargs.get(name)
+            if value is not None and value is not UNSET:
+                kwargs[name] = convert(value)
         for permission in permissions:
             allowed = permission.has_permission(source, info, **kwargs)
             if allowed is not True:

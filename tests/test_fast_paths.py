@@ -183,6 +183,13 @@ class Part(Named):
         raise ValueError(f"boom in {self.label}")
 
 
+@strawberry.input
+class Window:
+    size: int
+    tags: list[str] | None = None
+    color: Color | None = None
+
+
 @strawberry.type
 class Thing:
     name: str
@@ -198,6 +205,12 @@ class Thing:
     @strawberry.field(permission_classes=[Denied])
     def secret(self) -> str:
         return "s3cret"
+
+    @strawberry.field
+    def framed(self, window: Window, more: list[Window | None] | None = None, colors: list[Color] | None = None) -> str:
+        # What the resolver was handed: input objects built as strawberry builds them.
+        windows = [window, *(more or [])]
+        return repr([(type(w).__name__, w.size, w.tags, w.color) if w else None for w in windows]) + repr(colors)
 
     @strawberry.field
     def greet(self, info: strawberry.Info, some_name: str, times: int | None = 1) -> str:
@@ -296,6 +309,26 @@ def test_direct_resolvers_check_permissions_and_rename_arguments_as_strawberry_d
     query = '{ things { count greet(someName: "x", times: 2) secret } }'
     allowed = fast.execute_sync(query, context_value={"allowed": True, "greeting": "hi"})
     assert allowed.data is not None and allowed.data["things"][0] == {"count": 1, "greet": "hi xhi x", "secret": "s3cret"}
+
+
+def test_direct_resolvers_build_input_objects_as_strawberry_does() -> None:
+    _, fast = _schemas()
+    assert fast._schema.type_map["Thing"].fields["framed"].resolve.__qualname__.startswith("_direct")
+    context = {"allowed": True, "greeting": "hi"}
+    result = _same(
+        '{ things { count a: framed(window: { size: 1, tags: ["x"], color: RED }) '
+        "b: framed(window: { size: 2 }, more: [null, { size: 3, tags: [] }], colors: [RED]) "
+        "c: framed(window: { size: 4, tags: null }, more: null, colors: null) } }",
+        context,
+    )
+    assert result["data"]["things"][0]["a"] == "[('Window', 1, ['x'], <Color.RED: 'red'>)]None"
+    assert result["data"]["things"][0]["b"] == "[('Window', 2, None, None), None, ('Window', 3, [], None)][<Color.RED: 'red'>]"
+    variables = {"w": {"size": 5, "tags": ["y"]}, "m": [{"size": 6}]}
+    query = "query Q($w: Window!, $m: [Window]) { things { count framed(window: $w, more: $m) } }"
+    plain, _ = _schemas()
+    expected = plain.execute_sync(query, variable_values=variables, context_value=context)
+    got = fast.execute_sync(query, variable_values=variables, context_value=context)
+    assert got.errors is None and got.data == expected.data
 
 
 # -- documents: parsed and validated once, errors every time --------------------------------------

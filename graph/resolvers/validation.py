@@ -133,6 +133,7 @@ def compile_input_converters(schema: Any) -> None:
 
 
 _UNCONVERTED = object()  # a leaf: graphql-core's coerced value is the Python value
+UNCONVERTED = _UNCONVERTED
 
 
 def _input_converter(definition: Any, registry: Any, config: Any) -> Any:
@@ -169,7 +170,14 @@ def _input_converter(definition: Any, registry: Any, config: Any) -> Any:
     return build
 
 
-def _value_converter(type_: Any, registry: Any, config: Any) -> Any:
+def argument_converter(type_: Any, registry: Any, config: Any) -> Any:
+    """How to convert a non-null argument value of `type_` as strawberry would: UNCONVERTED for
+    leaves, else a function; None when only strawberry's own conversion will do (it then needs
+    the argument's path and the request's info, which the functions here do not take)."""
+    return _value_converter(type_, registry, config, fallback=False)
+
+
+def _value_converter(type_: Any, registry: Any, config: Any, fallback: bool = True) -> Any:
     """How to convert a non-null value of `type_` (None and UNSET pass through untouched)."""
     from strawberry.relay.types import GlobalID
     from strawberry.types.arguments import _is_leaf_type, convert_argument
@@ -183,18 +191,22 @@ def _value_converter(type_: Any, registry: Any, config: Any) -> Any:
     from strawberry.types.lazy_type import LazyType
 
     if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
-        return _value_converter(type_.of_type, registry, config)
+        return _value_converter(type_.of_type, registry, config, fallback)
     if isinstance(type_, LazyType):
-        return _value_converter(type_.resolve_type(), registry, config)
+        return _value_converter(type_.resolve_type(), registry, config, fallback)
     if type_ is not GlobalID and (_is_leaf_type(type_, registry) or has_enum_definition(type_)):
         return _UNCONVERTED
     if isinstance(type_, StrawberryList):
-        item = _value_converter(type_.of_type, registry, config)
+        item = _value_converter(type_.of_type, registry, config, fallback)
         if item is _UNCONVERTED:
             return list  # a copy: graphql-core shares defaults between requests
+        if item is None:
+            return None
         return lambda values: [v if v is None or v is UNSET else item(v) for v in values]
     if has_object_definition(type_) and type_.__strawberry_definition__.is_input:
         nested = _input_converter(type_.__strawberry_definition__, registry, config)
         if nested is not None:
             return nested
+    if not fallback:
+        return None
     return lambda value: convert_argument(value, type_, registry, config)

@@ -116,18 +116,44 @@ def plain_objects(schema: GraphQLSchema) -> dict[tuple[str, str], PlainObject]:
     return objects
 
 
+class ResolvedField(NamedTuple):
+    field: Any  # the GraphQLField, with its resolver
+    leaf: Any  # the return type when it is a leaf (maybe non-null), else None: an object or a list of one
+
+
+def resolved_fields(schema: GraphQLSchema) -> dict[tuple[str, str], ResolvedField]:
+    """(type name, field name) → the field, for every field with a resolver of its own whose
+    type is a leaf, an object type or a list of one (no interfaces or unions: those need
+    graphql-core's type resolution)."""
+    fields = {}
+    for type_name, name, field in _object_fields(schema):
+        if field.resolve is None or _basic(field) is not None:
+            continue
+        inner = _unwrapped(field.type)
+        if is_leaf_type(inner):
+            fields[type_name, name] = ResolvedField(field, field.type)
+            continue
+        if is_list_type(inner):
+            inner = _unwrapped(inner.of_type)
+        if _plain_object_type(inner):
+            fields[type_name, name] = ResolvedField(field, None)
+    return fields
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context; `leaves` and `objects` are set on the subclass a schema
     builds (`for_schema`), so the tables are computed once per schema, not per request."""
 
     leaves: dict[tuple[str, str], PlainLeaf] = {}
     objects: dict[tuple[str, str], PlainObject] = {}
+    resolved: dict[tuple[str, str], ResolvedField] = {}
 
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
         variables.install()  # variables coerced by functions built per type (graph/variables.py)
         arguments.install()  # literal arguments coerced once per field of a document (graph/arguments.py)
-        return type("ExecutionContext", (cls,), {"leaves": plain_leaves(schema), "objects": plain_objects(schema)})
+        tables = {"leaves": plain_leaves(schema), "objects": plain_objects(schema), "resolved": resolved_fields(schema)}
+        return type("ExecutionContext", (cls,), tables)
 
     def build_response(self, data: Any) -> Any:
         response = super().build_response(data)
@@ -147,10 +173,21 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """A plain object field (`objects`) is read and completed without a resolve-info object
-        or a resolver call; anything unusual in its value takes graphql-core's path."""
+        or a resolver call; a field with a resolver (`resolved`) is resolved and completed as
+        graphql-core does, minus its dispatch on the return type and the wrapper that watches
+        for an abort signal (there is none); anything unusual takes graphql-core's path."""
         field_name = field_details_list[0].node.name.value
-        plain = self.objects.get((parent_type.name, field_name))
+        key = (parent_type.name, field_name)
+        plain = self.objects.get(key)
         if plain is None or _has_middleware(self.middleware_manager):
+            resolved = self.resolved.get(key)
+            if (
+                resolved is not None
+                and position_context is None
+                and self.abort_signal is None
+                and not _has_middleware(self.middleware_manager)
+            ):
+                return self._resolve_field(resolved, parent_type, source, field_details_list, path)
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
         return_type = plain.type
         try:
@@ -166,6 +203,61 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+    def _resolve_field(
+        self, resolved: ResolvedField, parent_type: Any, source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        field = resolved.field
+        first = field_details_list[0]
+        info = self.build_resolve_info(field, [details.node for details in field_details_list], parent_type, path)
+        try:
+            args = (
+                arguments.get_argument_values(
+                    field, first.node, self.variable_values, first.fragment_variable_values, self.hide_suggestions
+                )
+                if field.args or first.node.arguments
+                else {}
+            )
+            result = field.resolve(source, info, **args)
+            if self.is_awaitable(result):
+                return self._completed_later(resolved, field_details_list, info, path, result, parent_type)
+            completed = self._complete_resolved(resolved, field_details_list, info, path, result, parent_type)
+            if self.is_awaitable(completed):
+                return self._settled(completed, field.type, field_details_list, path)
+            return completed
+        except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
+            self.handle_field_error(raw_error, field.type, field_details_list, path)
+            return None
+
+    async def _completed_later(
+        self, resolved: ResolvedField, field_details_list: Any, info: Any, path: Path, result: Any, parent_type: Any
+    ) -> Any:
+        try:
+            completed = self._complete_resolved(resolved, field_details_list, info, path, await result, parent_type)
+            if self.is_awaitable(completed):
+                completed = await completed
+            return completed
+        except Exception as raw_error:  # noqa: BLE001 - as graphql-core's complete_awaitable_value
+            self.handle_field_error(raw_error, resolved.field.type, field_details_list, path)
+            return None
+
+    def _complete_resolved(
+        self, resolved: ResolvedField, field_details_list: Any, info: Any, path: Path, value: Any, parent_type: Any
+    ) -> Any:
+        return_type = resolved.field.type
+        leaf = resolved.leaf
+        if leaf is None:
+            completed = self._complete_plain(return_type, field_details_list, path, value, None, parent_type)
+            if completed is _LONG_WAY:
+                completed = self.complete_value(return_type, field_details_list, info, path, value, None)
+            return completed
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            if is_non_null_type(leaf):
+                raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{info.field_name}.")
+            return None
+        return self.complete_leaf_value(_unwrapped(leaf), value)
 
     def _complete_plain(
         self, type_: Any, field_details_list: Any, path: Path, value: Any, position_context: Any, parent_type: Any

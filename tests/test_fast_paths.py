@@ -206,6 +206,23 @@ class Thing:
     def secret(self) -> str:
         return "s3cret"
 
+    # Fields with resolvers of their own (the executor's resolver shortcut).
+    @strawberry.field
+    def must(self) -> str:
+        return self.maybe  # type: ignore[return-value]  # null for the first thing
+
+    @strawberry.field
+    async def later_part(self) -> Part | None:
+        return Part(label=f"later {self.count}") if self.count != 2 else self  # type: ignore[return-value]  # wrong type
+
+    @strawberry.field
+    async def later_parts(self) -> list[Part]:
+        return [Part(label="x"), Part(label=None)] if self.count == 3 else [Part(label="y")]  # type: ignore[arg-type]
+
+    @strawberry.field
+    def wrong(self) -> Part | None:
+        return self.odd or self  # type: ignore[return-value]  # a Thing where a Part belongs
+
     @strawberry.field
     def framed(self, window: Window, more: list[Window | None] | None = None, colors: list[Color] | None = None) -> str:
         # What the resolver was handed: input objects built as strawberry builds them.
@@ -309,6 +326,26 @@ def test_direct_resolvers_check_permissions_and_rename_arguments_as_strawberry_d
     query = '{ things { count greet(someName: "x", times: 2) secret } }'
     allowed = fast.execute_sync(query, context_value={"allowed": True, "greeting": "hi"})
     assert allowed.data is not None and allowed.data["things"][0] == {"count": 1, "greet": "hi xhi x", "secret": "s3cret"}
+
+
+async def test_fields_with_resolvers_complete_as_graphql_core_completes_them() -> None:
+    _, fast = _schemas()
+    assert {("Thing", "must"), ("Thing", "laterPart"), ("Thing", "laterParts"), ("Thing", "wrong"), ("Query", "things")} <= set(
+        fast.execution_context_class.resolved
+    )
+    context = {"allowed": True, "greeting": "hi"}
+    nulled = _same("{ things { count must } }", context)  # null in a non-null leaf: the item, and up
+    assert nulled["data"] is None and "Cannot return null for non-nullable field Thing.must." in nulled["errors"][0].message
+    wrong = _same("{ things { count wrong { label } } }", context)
+    assert wrong["errors"][0].path == ["things", 0, "wrong"] and "Expected value of type" in wrong["errors"][0].message
+    later = await _same_async("{ things { count laterPart { label later } } }")
+    assert [t["laterPart"] for t in later["data"]["things"]] == [
+        {"label": "later 1", "later": "LATER 1"}, None, {"label": "later 3", "later": "LATER 3"}
+    ]
+    assert [e.path for e in later["errors"]] == [["things", 1, "laterPart"]]  # an awaited value of the wrong type
+    bubbled = await _same_async("{ things { count laterParts { label } } }")  # a null label in a non-null list
+    assert bubbled["data"] is None and bubbled["errors"][0].path == ["things", 2, "laterParts", 1, "label"]
+    await _same_async("{ things { count greet(someName: \"z\") laterPart { boom } } }")
 
 
 def test_direct_resolvers_build_input_objects_as_strawberry_does() -> None:

@@ -342,37 +342,59 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
+        """graphql-core's loop over an object's fields, with plain leaves read in place (`_read`).
+        Which field is which is decided once per field set of a request (the 20 orders of a
+        page share one), not once per object."""
         if _has_middleware(self.middleware_manager):  # a per-field hook must see every field
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        leaves = self.leaves
+        plans = self.__dict__.setdefault("_field_plans", {})
+        planned = plans.get(id(grouped_field_set))
+        if planned is None or planned[0] is not grouped_field_set:
+            leaves, type_name = self.leaves, parent_type.name
+            steps = [
+                (response_name, leaves.get((type_name, details[0].node.name.value)), details)
+                for response_name, details in grouped_field_set.items()
+            ]
+            # The field set is kept with its plan, so its id is not reused while the plan lives.
+            planned = plans[id(grouped_field_set)] = (grouped_field_set, steps)
         type_name = parent_type.name
-        plain: dict[str, Any] = {}
-        rest: dict[str, Any] = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            leaf = leaves.get((type_name, field_details_list[0].node.name.value))
-            if leaf is None:
-                rest[response_name] = field_details_list
-                continue
-            try:
-                plain[response_name] = _read(leaf, source_value, parent_type, field_details_list)
-            except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
-                field_def = parent_type.fields[field_details_list[0].node.name.value]
-                self.handle_field_error(
-                    raw_error, field_def.type, field_details_list, Path(path, response_name, type_name)
+        is_awaitable = self.is_awaitable
+        results: dict[str, Any] = {}
+        waiting: list[str] = []
+        try:
+            for response_name, leaf, field_details_list in planned[1]:
+                if leaf is not None:
+                    try:
+                        results[response_name] = _read(leaf, source_value, parent_type, field_details_list)
+                    except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
+                        field_def = parent_type.fields[field_details_list[0].node.name.value]
+                        self.handle_field_error(
+                            raw_error, field_def.type, field_details_list, Path(path, response_name, type_name)
+                        )
+                        results[response_name] = None
+                    continue
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list, Path(path, response_name, type_name), position_context
                 )
-                plain[response_name] = None
-        if not rest:
-            return plain  # built in the query's order
-        if not plain:
-            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        results = super().execute_fields(parent_type, source_value, path, rest, position_context)
-        if self.is_awaitable(results):
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        waiting.append(response_name)
+        except Exception:
+            if waiting:  # the fields still running must settle, as graphql-core does
+                self.settle_in_background([results[name] for name in waiting])
+            raise
+        if not waiting:
+            return results
 
-            async def merged() -> dict[str, Any]:
-                return _in_order(grouped_field_set, plain, await results)
+        async def get_results() -> dict[str, Any]:
+            if len(waiting) == 1:
+                results[waiting[0]] = await results[waiting[0]]
+            else:
+                results.update(zip(waiting, await gather_with_cancel(*(results[name] for name in waiting)), strict=True))
+            return results
 
-            return merged()
-        return _in_order(grouped_field_set, plain, results)
+        return get_results()
 
 
 _LONG_WAY = object()  # ExecutionContext._complete_plain: let graphql-core complete this value
@@ -402,15 +424,6 @@ def _read(leaf: PlainLeaf, source: Any, parent_type: GraphQLObjectType, field_de
     if coerced is Undefined or coerced is None:
         raise TypeError(f"Expected a non-null value from coercing {inspect(value)}, got {inspect(coerced)}.")
     return coerced
-
-
-def _in_order(grouped_field_set: Any, plain: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
-    """The answer's keys in the order the query asked for them, as the spec orders them."""
-    return {
-        name: plain[name] if name in plain else results[name]
-        for name in grouped_field_set
-        if name in plain or name in results
-    }
 
 
 _UNCONVERTIBLE = object()  # an argument only strawberry's own conversion handles

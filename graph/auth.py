@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from graph.access import INTERNAL_ROLES, PARTNER_ROLES, ROLES, Principal
+from graph.db import SQLITE_IMMEDIATE, SQLITE_LOCK_WAIT_MS
 from graph.errors import ErrorCode, ErrorCollector
 from graph.ids import decode_global_id
 from graph.models.base import utcnow
@@ -243,8 +244,9 @@ async def _authenticate_key(
     if known.last_used_at is None or now - known.last_used_at > LAST_USED_RESOLUTION:
         if session is not None:
             await session.close()  # hand its connection back: never hold one while waiting for another
-        known.last_used_at = now
-        await _touch(session_factory, known.key_id, now)
+        previous, known.last_used_at = known.last_used_at, now
+        if not await _touch(session_factory, known.key_id, now):
+            known.last_used_at = previous  # a later request records it
     return known.principal
 
 
@@ -264,21 +266,32 @@ async def _look_up_key(key: str, digest: str, session_factory: async_sessionmake
     return _Known(principal_of_key(api_key), api_key.id, api_key.expires_at, api_key.last_used_at, _clock())
 
 
-async def _touch(session_factory: async_sessionmaker, key_id: int, now: datetime) -> None:
-    """Record when a key was last used: in a transaction of its own that starts with the write
-    (SQLite cannot upgrade a read transaction to a write once another writer has committed, and
-    would refuse the request), only when the stored time is older, and never failing the request
-    for bookkeeping."""
+# How long recording a key's last use waits for SQLite's write lock. It is bookkeeping: a read
+# must not queue behind a bulk sync for it (with the busy timeout it waited 5 s, then failed).
+TOUCH_LOCK_WAIT_MS = 50
+
+
+async def _touch(session_factory: async_sessionmaker, key_id: int, now: datetime) -> bool:
+    """Record when a key was last used, only when the stored time is older; whether it was
+    recorded. In a transaction of its own that takes the write lock first (SQLite cannot upgrade
+    a read to a write once another writer has committed), waiting for it at most
+    TOUCH_LOCK_WAIT_MS; never failing the request for bookkeeping."""
     try:
         async with session_factory() as session, session.begin():
+            await session.connection(execution_options={SQLITE_IMMEDIATE: True, SQLITE_LOCK_WAIT_MS: TOUCH_LOCK_WAIT_MS})
             await session.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id)
                 .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION))
                 .values(last_used_at=now)
             )
-    except DBAPIError:
-        log.warning("could not record the last use of API key %s; the request goes on", key_id, exc_info=True)
+        return True
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlite_errorname", None) in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
+            log.info("last use of API key %s not recorded yet: another writer holds the database", key_id)
+        else:
+            log.warning("could not record the last use of API key %s; the request goes on", key_id, exc_info=True)
+        return False
 
 
 def _authenticate_jwt(token: str, settings: Settings) -> Principal:

@@ -62,11 +62,27 @@ def _sqlite_pragmas(busy_timeout_ms: int):
 # with "database is locked". Other connections keep the driver's behaviour (reads outside a
 # transaction, BEGIN just before the first write), which never holds a snapshot into a write.
 SQLITE_IMMEDIATE = "partnergraph_sqlite_immediate"
+# With SQLITE_IMMEDIATE: wait at most this many ms for the write lock instead of the busy
+# timeout (bookkeeping that may be skipped, such as recording an API key's last use).
+SQLITE_LOCK_WAIT_MS = "partnergraph_sqlite_lock_wait_ms"
 
 
-def _sqlite_begin(conn) -> None:  # noqa: ANN001
-    if conn.get_execution_options().get(SQLITE_IMMEDIATE, False):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(busy_timeout_ms: int):
+    def begin(conn) -> None:  # noqa: ANN001
+        options = conn.get_execution_options()
+        if not options.get(SQLITE_IMMEDIATE, False):
+            return
+        wait = options.get(SQLITE_LOCK_WAIT_MS)
+        if wait is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+
+    return begin
 
 
 def _roll_back_only_begun(dialect) -> None:  # noqa: ANN001
@@ -104,7 +120,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin(settings.sqlite_busy_timeout_ms))
         _roll_back_only_begun(engine.sync_engine.dialect)
     else:
         connect_args: dict[str, object] = {"timeout": settings.connect_timeout_seconds}
@@ -224,6 +240,7 @@ def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Async
 
 __all__ = [
     "SQLITE_IMMEDIATE",
+    "SQLITE_LOCK_WAIT_MS",
     "Engine",
     "StatementLog",
     "create_engine",

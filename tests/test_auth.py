@@ -381,3 +381,33 @@ async def test_idle_keys_used_concurrently_beside_writers_never_fail(backend: Ba
 
     results = await asyncio.gather(*(read(k) for k in keys * 4), *(write(i) for i in range(8)))
     assert all("errors" not in body for body in results), [b for b in results if "errors" in b][:2]
+
+
+async def test_recording_a_keys_last_use_never_makes_a_request_wait_for_sqlites_write_lock(backend: Backend) -> None:
+    """A bulk sync holds SQLite's write lock for a batch at a time; a read that also records its
+    key's last use used to queue for the lock for the whole busy timeout (5 s), then fail it."""
+    if backend.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    import sqlite3
+    import time
+
+    from sqlalchemy import select
+
+    from graph.models.security import ApiKey
+
+    key = await backend.key("read_only")
+    writer = sqlite3.connect(backend.url.split("///", 1)[1], isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another writer, mid-batch
+        started = time.monotonic()
+        await backend.gql(QUERY["query"], key=key)
+        assert time.monotonic() - started < 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    prefix = key.split("_")[1]
+    async with backend.session_factory() as session:
+        assert (await session.execute(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))).scalar() is None
+    await backend.gql(QUERY["query"], key=key)  # the lock is free: this request records it
+    async with backend.session_factory() as session:
+        assert (await session.execute(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))).scalar() is not None

@@ -85,25 +85,6 @@ def _sqlite_begin(busy_timeout_ms: int):
     return begin
 
 
-def _roll_back_only_begun(dialect) -> None:  # noqa: ANN001
-    """SQLite: roll back only a connection that is in a transaction.
-
-    SQLAlchemy rolls a connection back when its session closes, and again when the pool takes
-    it back. pysqlite begins a transaction only before a write, so after a request that only
-    read there is nothing to roll back, yet each rollback went through aiosqlite's thread and
-    back: two thread hops, about a fifth of a node lookup's CPU. SQLite itself says whether a
-    transaction is open (sqlite3's `in_transaction`, readable from any thread)."""
-    roll_back = dialect.do_rollback
-
-    def do_rollback(dbapi_connection) -> None:  # noqa: ANN001
-        driver = dbapi_connection.driver_connection._connection  # aiosqlite's sqlite3 connection
-        if driver is not None and not driver.in_transaction:
-            return
-        roll_back(dbapi_connection)
-
-    dialect.do_rollback = do_rollback
-
-
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -121,7 +102,6 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _sqlite_begin(settings.sqlite_busy_timeout_ms))
-        _roll_back_only_begun(engine.sync_engine.dialect)
     else:
         connect_args: dict[str, object] = {"timeout": settings.connect_timeout_seconds}
         if settings.statement_timeout_ms:

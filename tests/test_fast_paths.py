@@ -485,31 +485,3 @@ async def test_page_sizes_are_written_into_the_statement(backend: Backend) -> No
     assert response.json()["data"]["orders"]["edges"]
     pages = [sql for sql in seen if "FROM orders" in sql]
     assert pages and all("LIMIT 8" in sql for sql in pages), pages
-
-
-# -- SQLite: no rollback through aiosqlite's thread for a connection with nothing to roll back ---
-
-
-async def test_sqlite_rolls_back_only_a_connection_in_a_transaction(backend: Backend, monkeypatch: Any) -> None:
-    if backend.name != "sqlite":
-        pytest.skip("pysqlite's transactions")
-    import aiosqlite
-
-    rollbacks: list[Any] = []
-    roll_back = aiosqlite.Connection.rollback
-
-    async def counted(self: Any) -> None:
-        rollbacks.append(self)
-        await roll_back(self)
-
-    monkeypatch.setattr(aiosqlite.Connection, "rollback", counted)
-    first = "(SELECT min(id) FROM organizations)"
-    name = text(f"SELECT name FROM organizations WHERE id = {first}")
-    async with create_read_session_factory(_engine(backend))() as session:
-        before = (await session.execute(name)).scalar()
-    assert rollbacks == []  # a read began no transaction: closing it asked nothing of the thread
-    async with backend.session_factory() as session:
-        await session.execute(text(f"UPDATE organizations SET name = name || '!' WHERE id = {first}"))
-    assert rollbacks  # a write left uncommitted is rolled back
-    async with backend.session_factory() as session:
-        assert (await session.execute(name)).scalar() == before

@@ -179,14 +179,10 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_name = field_details_list[0].node.name.value
         key = (parent_type.name, field_name)
         plain = self.objects.get(key)
-        if plain is None or _has_middleware(self.middleware_manager):
-            resolved = self.resolved.get(key)
-            if (
-                resolved is not None
-                and position_context is None
-                and self.abort_signal is None
-                and not _has_middleware(self.middleware_manager)
-            ):
+        hooked = _has_middleware(self.middleware_manager)  # a per-field hook must see every field
+        if plain is None or hooked:
+            resolved = None if hooked else self.resolved.get(key)
+            if resolved is not None and position_context is None and self.abort_signal is None:
                 return self._resolve_field(resolved, parent_type, source, field_details_list, path)
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
         return_type = plain.type
@@ -426,31 +422,19 @@ def _read(leaf: PlainLeaf, source: Any, parent_type: GraphQLObjectType, field_de
     return coerced
 
 
-_UNCONVERTIBLE = object()  # an argument only strawberry's own conversion handles
-
-
 def thin_resolvers(schema: Any) -> int:
     """Give every eligible field of `schema` (a strawberry Schema) a direct resolver; returns
     how many fields got one."""
     if schema.schema_converter._exception_handler_specs:
         return 0  # strawberry's exception handlers need its wrapper
-    from graph.resolvers.validation import UNCONVERTED, argument_converter
-
     info_class = schema.config.info_class
-    name_of = schema.config.name_converter.from_argument
-    registry, config = schema.schema_converter.scalar_registry, schema.config
-
-    def converter(type_: Any) -> Any:
-        found = argument_converter(type_, registry, config)
-        return _UNCONVERTIBLE if found is None else None if found is UNCONVERTED else found
-
     changed = 0
     for _, _, field in _object_fields(schema._schema):
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if definition is None or definition.base_resolver is None or definition.is_subscription:
             continue
         permissions = _plain_permissions(definition.extensions)
-        arguments = _plain_arguments(definition, field, name_of, converter)
+        arguments = _plain_arguments(definition, field, schema)
         if permissions is None or arguments is None:
             continue
         field.resolve = _direct(definition, info_class, permissions, *arguments)
@@ -468,23 +452,22 @@ def _plain_permissions(extensions: list[Any]) -> tuple[Any, ...] | None:
     return tuple(checks)
 
 
-def _plain_arguments(
-    definition: Any, field: Any, name_of: Any, converter: Any
-) -> tuple[dict[str, str], dict[str, Any]] | None:
+def _plain_arguments(definition: Any, field: Any, schema: Any) -> tuple[dict[str, str], dict[str, Any]] | None:
     """(GraphQL argument name → Python name, Python name → converter of its non-null values for
     the arguments that need one), or None when an argument needs strawberry's own conversion.
     Input objects are converted by the converters compiled per input type
     (graph/resolvers/validation.py), as strawberry itself would call them."""
+    from graph.resolvers.validation import UNCONVERTED, argument_converter
+
+    registry, config = schema.schema_converter.scalar_registry, schema.config
     names, converters = {}, {}
     for argument in definition.arguments:
-        graphql_name = name_of(argument)
-        if graphql_name not in field.args:
-            return None
-        convert = converter(argument.type)
-        if convert is _UNCONVERTIBLE:
+        graphql_name = config.name_converter.from_argument(argument)
+        convert = argument_converter(argument.type, registry, config)
+        if graphql_name not in field.args or convert is None:
             return None
         names[graphql_name] = argument.python_name
-        if convert is not None:
+        if convert is not UNCONVERTED:
             converters[argument.python_name] = convert
     return names, converters
 

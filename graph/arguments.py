@@ -35,20 +35,22 @@ def get_argument_values(
 ) -> dict[str, Any]:
     """graphql-core's `get_argument_values`, remembered per field node when no argument uses a
     variable."""
-    entry = _CACHE.get(id(node))
-    if entry is not None and entry[0] is node and entry[1] is type_def and fragment_variable_values is None:
+    if fragment_variable_values is None:
+        entry = _CACHE.get(id(node))
+        if entry is None or entry[0] is not node or entry[1] is not type_def:
+            entry = _remember(type_def, node, hide_suggestions)
         if entry[2] is not None:
             return entry[2]
-        return _graphql_get_argument_values(
-            type_def, node, variable_values, fragment_variable_values, hide_suggestions
-        )
-    coerced = _graphql_get_argument_values(type_def, node, variable_values, fragment_variable_values, hide_suggestions)
-    if fragment_variable_values is None:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        literal = not any(_uses_variables(argument.value) for argument in node.arguments or ())
-        _CACHE[id(node)] = (node, type_def, coerced if literal else None)
-    return coerced
+    return _graphql_get_argument_values(type_def, node, variable_values, fragment_variable_values, hide_suggestions)
+
+
+def _remember(type_def: Any, node: Any, hide_suggestions: bool) -> tuple[Any, Any, dict[str, Any] | None]:
+    literal = not any(_uses_variables(argument.value) for argument in node.arguments or ())
+    coerced = _graphql_get_argument_values(type_def, node, None, None, hide_suggestions) if literal else None
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    entry = _CACHE[id(node)] = (node, type_def, coerced)
+    return entry
 
 
 def _uses_variables(value: ValueNode) -> bool:

@@ -419,6 +419,18 @@ async def _plan_cache_mode(factory: Any, write: bool) -> str:
         return (await session.execute(text("SHOW plan_cache_mode"))).scalar()
 
 
+def test_the_generic_read_plans_setting_refuses_what_is_not_a_boolean(monkeypatch: Any) -> None:
+    from pydantic import ValidationError
+
+    from graph.settings import Settings
+
+    monkeypatch.setenv("PARTNERGRAPH_GENERIC_READ_PLANS", "sometimes")
+    with pytest.raises(ValidationError, match="generic_read_plans"):
+        Settings()
+    monkeypatch.setenv("PARTNERGRAPH_GENERIC_READ_PLANS", "false")
+    assert Settings().generic_read_plans is False
+
+
 async def test_request_reads_use_generic_plans_and_writes_the_servers_setting(backend: Backend) -> None:
     if backend.name != "postgresql":
         pytest.skip("plan_cache_mode is PostgreSQL's")

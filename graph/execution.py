@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLError,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
     GraphQLSchema,
@@ -41,6 +42,8 @@ from strawberry import UNSET
 from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from graph import arguments, variables
 
@@ -85,13 +88,34 @@ def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     return leaves
 
 
+class Shape(NamedTuple):
+    """An output type completed in one step: an object type or a list of one, maybe non-null."""
+
+    non_null: bool
+    object_type: Any  # the object type (of the items, for a list)
+    item_type: Any  # for a list, its item type (maybe non-null); else None
+    item_non_null: bool
+
+
 class PlainObject(NamedTuple):
     attribute: str
     type: Any  # the field's output type: an object type, or a list of one, maybe non-null
+    shape: Shape | None
 
 
 def _unwrapped(type_: Any) -> Any:
     return type_.of_type if is_non_null_type(type_) else type_
+
+
+def _shape(type_: Any) -> Shape | None:
+    """How `type_` completes, when it is an object type (with strawberry's is_type_of, if any)
+    or a list of one; None for anything else (lists of lists, interfaces, unions, leaves)."""
+    inner = _unwrapped(type_)
+    if is_list_type(inner):
+        item = inner.of_type
+        object_type = _unwrapped(item)
+        return Shape(is_non_null_type(type_), object_type, item, is_non_null_type(item)) if _plain_object_type(object_type) else None
+    return Shape(is_non_null_type(type_), inner, None, False) if _plain_object_type(inner) else None
 
 
 def _plain_object_type(type_: Any) -> bool:
@@ -112,13 +136,14 @@ def plain_objects(schema: GraphQLSchema) -> dict[tuple[str, str], PlainObject]:
         if is_list_type(inner):
             inner = _unwrapped(inner.of_type)
         if _plain_object_type(inner):
-            objects[type_name, name] = PlainObject(definition.python_name, field.type)
+            objects[type_name, name] = PlainObject(definition.python_name, field.type, _shape(field.type))
     return objects
 
 
 class ResolvedField(NamedTuple):
     field: Any  # the GraphQLField, with its resolver
     leaf: Any  # the return type when it is a leaf (maybe non-null), else None: an object or a list of one
+    shape: Shape | None  # how an object or a list of one completes (None for leaves and nested lists)
 
 
 def resolved_fields(schema: GraphQLSchema) -> dict[tuple[str, str], ResolvedField]:
@@ -131,12 +156,12 @@ def resolved_fields(schema: GraphQLSchema) -> dict[tuple[str, str], ResolvedFiel
             continue
         inner = _unwrapped(field.type)
         if is_leaf_type(inner):
-            fields[type_name, name] = ResolvedField(field, field.type)
+            fields[type_name, name] = ResolvedField(field, field.type, None)
             continue
         if is_list_type(inner):
             inner = _unwrapped(inner.of_type)
         if _plain_object_type(inner):
-            fields[type_name, name] = ResolvedField(field, None)
+            fields[type_name, name] = ResolvedField(field, None, _shape(field.type))
     return fields
 
 
@@ -147,12 +172,18 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     leaves: dict[tuple[str, str], PlainLeaf] = {}
     objects: dict[tuple[str, str], PlainObject] = {}
     resolved: dict[tuple[str, str], ResolvedField] = {}
+    runtime_types: dict[tuple[str, type], Any] = {}  # complete_abstract_value: learnt per class
 
     @classmethod
     def for_schema(cls, schema: GraphQLSchema) -> type[ExecutionContext]:
         variables.install()  # variables coerced by functions built per type (graph/variables.py)
         arguments.install()  # literal arguments coerced once per field of a document (graph/arguments.py)
-        tables = {"leaves": plain_leaves(schema), "objects": plain_objects(schema), "resolved": resolved_fields(schema)}
+        tables = {
+            "leaves": plain_leaves(schema),
+            "objects": plain_objects(schema),
+            "resolved": resolved_fields(schema),
+            "runtime_types": {},
+        }
         return type("ExecutionContext", (cls,), tables)
 
     def build_response(self, data: Any) -> Any:
@@ -175,22 +206,32 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """A plain object field (`objects`) is read and completed without a resolve-info object
         or a resolver call; a field with a resolver (`resolved`) is resolved and completed as
         graphql-core does, minus its dispatch on the return type and the wrapper that watches
-        for an abort signal (there is none); anything unusual takes graphql-core's path."""
-        field_name = field_details_list[0].node.name.value
-        key = (parent_type.name, field_name)
-        plain = self.objects.get(key)
-        hooked = _has_middleware(self.middleware_manager)  # a per-field hook must see every field
-        if plain is None or hooked:
-            resolved = None if hooked else self.resolved.get(key)
+        for an abort signal (there is none); anything unusual takes graphql-core's path.
+        (`execute_fields` makes this choice once per field set; this is for the other callers:
+        a mutation's root fields, executed one after another.)"""
+        if not _has_middleware(self.middleware_manager):  # a per-field hook must see every field
+            key = (parent_type.name, field_details_list[0].node.name.value)
+            plain = self.objects.get(key)
+            if plain is not None:
+                return self._execute_plain(plain, parent_type, source, field_details_list, path, position_context)
+            resolved = self.resolved.get(key)
             if resolved is not None and position_context is None and self.abort_signal is None:
                 return self._resolve_field(resolved, parent_type, source, field_details_list, path)
-            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _execute_plain(
+        self, plain: PlainObject, parent_type: Any, source: Any, field_details_list: Any, path: Path, position_context: Any
+    ) -> Any:
         return_type = plain.type
         try:
             value = getattr(source, plain.attribute)
-            completed = self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
+            shape = plain.shape
+            if shape is not None:
+                completed = self._complete_shaped(shape, return_type, field_details_list, path, value, position_context, parent_type)
+            else:
+                completed = self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
             if completed is _LONG_WAY:
-                field_def = parent_type.fields[field_name]
+                field_def = parent_type.fields[field_details_list[0].node.name.value]
                 info = self.build_resolve_info(field_def, [d.node for d in field_details_list], parent_type, path)
                 completed = self.complete_value(return_type, field_details_list, info, path, value, position_context)
             if self.is_awaitable(completed):
@@ -243,7 +284,11 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return_type = resolved.field.type
         leaf = resolved.leaf
         if leaf is None:
-            completed = self._complete_plain(return_type, field_details_list, path, value, None, parent_type)
+            shape = resolved.shape
+            if shape is not None:
+                completed = self._complete_shaped(shape, return_type, field_details_list, path, value, None, parent_type)
+            else:
+                completed = self._complete_plain(return_type, field_details_list, path, value, None, parent_type)
             if completed is _LONG_WAY:
                 completed = self.complete_value(return_type, field_details_list, info, path, value, None)
             return completed
@@ -254,6 +299,66 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{info.field_name}.")
             return None
         return self.complete_leaf_value(_unwrapped(leaf), value)
+
+    def _complete_shaped(
+        self,
+        shape: Shape,
+        return_type: Any,
+        field_details_list: Any,
+        path: Path,
+        value: Any,
+        position_context: Any,
+        parent_type: Any,
+    ) -> Any:
+        """`_complete_plain` for a type whose shape is known: an object, or a plain list of
+        objects (items completed in one loop); other values go to `_complete_plain`."""
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            if shape.non_null:
+                field_name = field_details_list[0].node.name.value
+                raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+            return None
+        item_type = shape.item_type
+        object_type = shape.object_type
+        is_type_of = object_type.is_type_of
+        if item_type is None:
+            if is_type_of is not None and not is_type_of(value, None):
+                raise invalid_return_type_error(object_type, value, field_details_list)
+            return self._subfields(object_type, field_details_list, path, value, position_context)
+        is_awaitable = self.is_awaitable
+        if not isinstance(value, list | tuple) or any(is_awaitable(item) for item in value):
+            return self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
+        item_non_null = shape.item_non_null
+        completed: list[Any] = []
+        waiting: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                item_path = Path(path, index, None)
+                try:
+                    if isinstance(item, Exception):
+                        raise item
+                    if item is None or item is Undefined:
+                        if item_non_null:
+                            field_name = field_details_list[0].node.name.value
+                            raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+                        completed.append(None)
+                        continue
+                    if is_type_of is not None and not is_type_of(item, None):
+                        raise invalid_return_type_error(object_type, item, field_details_list)
+                    result = self._subfields(object_type, field_details_list, item_path, item, position_context)
+                    if is_awaitable(result):
+                        result = self._settled(result, item_type, field_details_list, item_path)
+                        waiting.append(index)
+                    completed.append(result)
+                except Exception as raw_error:  # noqa: BLE001 - as graphql-core's complete_list_item_value
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)  # raises if non-null
+                    completed.append(None)
+        except Exception:
+            if waiting:  # the list failed: its items still running must settle, as graphql-core does
+                self.settle_in_background([completed[index] for index in waiting])
+            raise
+        return self._gathered(completed, waiting) if waiting else completed
 
     def _complete_plain(
         self, type_: Any, field_details_list: Any, path: Path, value: Any, position_context: Any, parent_type: Any
@@ -285,7 +390,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._complete_items(type_.of_type, field_details_list, path, value, position_context, parent_type)
         if type_.is_type_of is not None and not type_.is_type_of(value, None):
             raise invalid_return_type_error(type_, value, field_details_list)
-        return self.collect_and_execute_subfields(type_, field_details_list, path, value, position_context)
+        return self._subfields(type_, field_details_list, path, value, position_context)
 
     def _complete_items(
         self, item_type: Any, field_details_list: Any, path: Path, items: Any, position_context: Any, parent_type: Any
@@ -310,18 +415,16 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if waiting:  # the list failed: its items still running must settle, as graphql-core does
                 self.settle_in_background([completed[index] for index in waiting])
             raise
-        if not waiting:
-            return completed
+        return self._gathered(completed, waiting) if waiting else completed
 
-        async def gathered() -> list[Any]:
-            if len(waiting) == 1:
-                completed[waiting[0]] = await completed[waiting[0]]
-            else:
-                for index, result in zip(waiting, await gather_with_cancel(*(completed[i] for i in waiting)), strict=True):
-                    completed[index] = result
-            return completed
-
-        return gathered()
+    async def _gathered(self, completed: list[Any], waiting: list[int]) -> list[Any]:
+        """`completed` once its items at `waiting` (awaitables) have settled."""
+        if len(waiting) == 1:
+            completed[waiting[0]] = await completed[waiting[0]]
+        else:
+            for index, result in zip(waiting, await gather_with_cancel(*(completed[i] for i in waiting)), strict=True):
+                completed[index] = result
+        return completed
 
     async def _settled(self, completed: Any, return_type: Any, field_details_list: Any, path: Path) -> Any:
         try:
@@ -329,6 +432,42 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - as graphql-core's await_completed
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+    def complete_abstract_value(
+        self, return_type: Any, field_details_list: Any, info: Any, path: Path, result: Any, position_context: Any
+    ) -> Any:
+        """An interface's value whose class is a (non-generic) strawberry type implementing it
+        completes as that type, as strawberry's resolve_type would decide, without asking it
+        per value: `node(id:)` answers, search results."""
+        key = (return_type.name, type(result))
+        runtime_type = self.runtime_types.get(key)
+        if runtime_type is None:
+            runtime_type = self.runtime_types[key] = _runtime_type(self.schema, return_type, type(result))
+        if runtime_type is False or getattr(result, TYPE_CAST_ATTRIBUTE, None) is not None:
+            return super().complete_abstract_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self.complete_object_value(runtime_type, field_details_list, info, path, result, position_context)
+
+    def collect_and_execute_subfields(
+        self, return_type: Any, field_details_list: Any, path: Path, result: Any, position_context: Any
+    ) -> Any:
+        return self._subfields(return_type, field_details_list, path, result, position_context)
+
+    def _subfields(
+        self, object_type: Any, field_details_list: Any, path: Path, source: Any, position_context: Any
+    ) -> Any:
+        """graphql-core's collect_and_execute_subfields: the sub-selections (collected once per
+        field of a request) executed on `source`, straight through `execute_fields` when
+        nothing is deferred (as graphql-core's incremental executor does itself)."""
+        cached = self._relevant_sub_fields.get((object_type, id(field_details_list)))
+        collected = cached[1] if cached is not None else self.collect_subfields(object_type, field_details_list)
+        grouped_field_set, new_defer_usages = collected[0], collected[1]
+        if position_context is None and not new_defer_usages:
+            return self.execute_fields(object_type, source, path, grouped_field_set, None)
+        return self.execute_collected_subfields(
+            object_type, source, path, grouped_field_set, new_defer_usages, position_context
+        )
 
     def execute_fields(
         self,
@@ -338,30 +477,28 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's loop over an object's fields, with plain leaves read in place (`_read`).
-        Which field is which is decided once per field set of a request (the 20 orders of a
-        page share one), not once per object."""
+        """graphql-core's loop over an object's fields, with each field's way of executing
+        (a plain leaf read in place, a plain object, a resolver, graphql-core's own path)
+        decided once per field set of a request (the 20 orders of a page share one), not once
+        per object."""
         if _has_middleware(self.middleware_manager):  # a per-field hook must see every field
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         plans = self.__dict__.setdefault("_field_plans", {})
         planned = plans.get(id(grouped_field_set))
         if planned is None or planned[0] is not grouped_field_set:
-            leaves, type_name = self.leaves, parent_type.name
-            steps = [
-                (response_name, leaves.get((type_name, details[0].node.name.value)), details)
-                for response_name, details in grouped_field_set.items()
-            ]
+            steps = self._steps(parent_type, grouped_field_set)
             # The field set is kept with its plan, so its id is not reused while the plan lives.
             planned = plans[id(grouped_field_set)] = (grouped_field_set, steps)
         type_name = parent_type.name
         is_awaitable = self.is_awaitable
+        direct = position_context is None and self.abort_signal is None
         results: dict[str, Any] = {}
         waiting: list[str] = []
         try:
-            for response_name, leaf, field_details_list in planned[1]:
-                if leaf is not None:
+            for response_name, kind, spec, field_details_list in planned[1]:
+                if kind is _LEAF:
                     try:
-                        results[response_name] = _read(leaf, source_value, parent_type, field_details_list)
+                        results[response_name] = _read(spec, source_value, parent_type, field_details_list)
                     except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
                         field_def = parent_type.fields[field_details_list[0].node.name.value]
                         self.handle_field_error(
@@ -369,9 +506,17 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         )
                         results[response_name] = None
                     continue
-                result = self.execute_field(
-                    parent_type, source_value, field_details_list, Path(path, response_name, type_name), position_context
-                )
+                field_path = Path(path, response_name, type_name)
+                if kind is _OBJECT:
+                    result = self._execute_plain(
+                        spec, parent_type, source_value, field_details_list, field_path, position_context
+                    )
+                elif kind is _RESOLVED and direct:
+                    result = self._resolve_field(spec, parent_type, source_value, field_details_list, field_path)
+                else:
+                    result = super().execute_field(
+                        parent_type, source_value, field_details_list, field_path, position_context
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -392,6 +537,25 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
+    def _steps(self, parent_type: Any, grouped_field_set: Any) -> list[tuple[str, object, Any, Any]]:
+        """(response name, kind, what it needs, field details) for each field of the set."""
+        type_name = parent_type.name
+        steps = []
+        for response_name, details in grouped_field_set.items():
+            key = (type_name, details[0].node.name.value)
+            if (leaf := self.leaves.get(key)) is not None:
+                steps.append((response_name, _LEAF, leaf, details))
+            elif (plain := self.objects.get(key)) is not None:
+                steps.append((response_name, _OBJECT, plain, details))
+            elif (resolved := self.resolved.get(key)) is not None:
+                steps.append((response_name, _RESOLVED, resolved, details))
+            else:
+                steps.append((response_name, _OTHER, None, details))
+        return steps
+
+
+_LEAF, _OBJECT, _RESOLVED, _OTHER = object(), object(), object(), object()  # ExecutionContext._steps
+
 
 _LONG_WAY = object()  # ExecutionContext._complete_plain: let graphql-core complete this value
 
@@ -401,6 +565,32 @@ def _execution_finished(*_: Any) -> Any:
 
 
 _FINISHED = GraphQLResolveInfoHelpers(gather=_execution_finished, track=_execution_finished)
+
+
+def _runtime_type(schema: GraphQLSchema, abstract_type: Any, cls: type) -> Any:
+    """The object type strawberry's own resolve_type gives an instance of `cls` returned for
+    interface `abstract_type` (a non-generic strawberry type that implements it, and a possible
+    type of it in the schema), else False: the value then goes through resolve_type."""
+    resolve = getattr(abstract_type, "resolve_type", None)
+    interface = (getattr(abstract_type, "extensions", None) or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        not isinstance(abstract_type, GraphQLInterfaceType)
+        or resolve is None
+        or not resolve.__qualname__.endswith("._get_resolve_type.<locals>.resolve_type")
+        or not isinstance(interface, StrawberryObjectDefinition)
+    ):
+        return False
+    definition = getattr(cls, "__strawberry_definition__", None)
+    if (
+        not isinstance(definition, StrawberryObjectDefinition)
+        or definition.is_graphql_generic
+        or not issubclass(cls, interface.origin)
+    ):
+        return False
+    runtime_type = schema.get_type(definition.name)
+    if not is_object_type(runtime_type) or not schema.is_sub_type(abstract_type, runtime_type):
+        return False
+    return runtime_type
 
 
 def _has_middleware(manager: Any) -> bool:

@@ -201,6 +201,7 @@ class Thing:
     loose: list[Part | None] | None = None
     best: Part | None = None
     odd: Part | None = None  # filled with a value of the wrong type
+    mixed: list[Part] | None = None  # non-null items: filled with a null, a wrong type, an error
 
     @strawberry.field(permission_classes=[Denied])
     def secret(self) -> str:
@@ -218,6 +219,17 @@ class Thing:
     @strawberry.field
     async def later_parts(self) -> list[Part]:
         return [Part(label="x"), Part(label=None)] if self.count == 3 else [Part(label="y")]  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def awaited_parts(self) -> list[Part] | None:
+        async def part(label: str) -> Part:
+            return Part(label=label)
+
+        return [Part(label="now"), part("then")]  # type: ignore[list-item]  # an awaitable item
+
+    @strawberry.field
+    def named(self) -> list[Named]:
+        return [Part(label=f"named {self.count}")]
 
     @strawberry.field
     def wrong(self) -> Part | None:
@@ -242,16 +254,18 @@ class Query:
             Thing(
                 name="a", maybe=None, color=Color.RED, count=1,
                 parts=[Part(label="p1"), Part(label="p2")], loose=[Part(label="l1"), None, Part(label=None)],  # type: ignore[arg-type]
-                best=Part(label="b"),
+                best=Part(label="b"), mixed=[Part(label="m"), None],  # type: ignore[list-item]
             ),
             Thing(
                 name=None, maybe="x", color=Color.RED, count=2,  # type: ignore[arg-type]
                 parts=(Part(label=str(i)) for i in range(2)),  # type: ignore[arg-type]  # a generator: graphql-core's way
                 odd=Thing(name="t", maybe=None, color=Color.RED, count=0),  # type: ignore[arg-type]
+                mixed=[Part(label="n"), Thing(name="t", maybe=None, color=Color.RED, count=0)],  # type: ignore[list-item]
             ),
             Thing(
                 name="c", maybe="y", color="not a color", count=3,  # type: ignore[arg-type]
                 parts=[Part(label="q"), Part(label=None)],  # type: ignore[arg-type]  # a null label: the list fails
+                mixed=[ValueError("no part here"), Part(label="o")],  # type: ignore[list-item]
             ),
         ]
 
@@ -316,6 +330,12 @@ async def test_plain_object_fields_complete_as_graphql_core_completes_them() -> 
     assert ["things", 0, "best", "boom"] in [e.path for e in deep["errors"]]
     await _same_async("{ things { parts { later label } } }")
     await _same_async("{ things { count parts { ... on Named { label } } } }")
+    # Items of a list of non-null objects: a null, a value of the wrong type, an error. Each
+    # nulls the (nullable) list; the error is located at its item.
+    items = _same("{ things { count mixed { label } } }", context)
+    assert [t["mixed"] for t in items["data"]["things"]] == [None, None, None]
+    assert [e.path for e in items["errors"]] == [["things", 0, "mixed", 1], ["things", 1, "mixed", 1], ["things", 2, "mixed", 0]]
+    assert items["errors"][2].message == "no part here"
 
 
 def test_direct_resolvers_check_permissions_and_rename_arguments_as_strawberry_does() -> None:
@@ -346,6 +366,18 @@ async def test_fields_with_resolvers_complete_as_graphql_core_completes_them() -
     bubbled = await _same_async("{ things { count laterParts { label } } }")  # a null label in a non-null list
     assert bubbled["data"] is None and bubbled["errors"][0].path == ["things", 2, "laterParts", 1, "label"]
     await _same_async("{ things { count greet(someName: \"z\") laterPart { boom } } }")
+    # An awaitable item in a list a resolver returns is awaited, as graphql-core awaits it.
+    awaited = await _same_async("{ things { count awaitedParts { label later } } }")
+    assert awaited["data"]["things"][0]["awaitedParts"] == [{"label": "now", "later": "NOW"}, {"label": "then", "later": "THEN"}]
+
+
+async def test_interface_values_complete_as_the_type_strawberry_resolves() -> None:
+    _, fast = _schemas()
+    await _same_async("{ things { named { __typename label ... on Part { later } } } }")
+    assert fast.execution_context_class.runtime_types == {}  # learnt per schema, on first use
+    result = await fast.execute("{ things { named { __typename label } } }", context_value={"allowed": True})
+    assert result.data == {"things": [{"named": [{"__typename": "Part", "label": f"named {i}"}]} for i in (1, 2, 3)]}
+    assert fast.execution_context_class.runtime_types == {("Named", Part): fast._schema.get_type("Part")}
 
 
 def test_direct_resolvers_build_input_objects_as_strawberry_does() -> None:
@@ -497,3 +529,47 @@ async def test_page_sizes_are_written_into_the_statement(backend: Backend) -> No
     assert response.json()["data"]["orders"]["edges"]
     pages = [sql for sql in seen if "FROM orders" in sql]
     assert pages and all("LIMIT 8" in sql for sql in pages), pages
+
+
+def test_extension_hooks_run_as_strawberry_runs_them_wrapped_once_per_class() -> None:
+    from strawberry.extensions import SchemaExtension
+    from strawberry.extensions.context import ExtensionContextManagerBase
+
+    import graph.schema  # noqa: F401 - the server's schema installs the cached hooks
+    from graph import extension_hooks
+
+    seen: list[str] = []
+
+    class Hooks(SchemaExtension):
+        def on_operation(self) -> Any:  # a generator
+            seen.append(f"operation in {self.tag}")
+            yield
+            seen.append(f"operation out {self.tag}")
+
+        async def on_execute(self) -> Any:  # an async generator
+            seen.append(f"execute in {self.tag}")
+            yield
+            seen.append(f"execute out {self.tag}")
+
+        def on_validate(self) -> None:  # a plain function: strawberry wraps it itself
+            seen.append(f"validate {self.tag}")
+
+    tags = iter(range(100))
+
+    def made() -> Hooks:
+        hooks = Hooks()
+        hooks.tag = next(tags)  # type: ignore[attr-defined]
+        return hooks
+
+    assert ExtensionContextManagerBase.get_hook is extension_hooks.get_hook  # installed by graph.schema
+    schema = strawberry.Schema(query=Query, extensions=[made])
+    for _ in range(2):
+        assert asyncio.run(schema.execute("{ things { count } }", context_value={})).errors is None
+    assert seen == [
+        "operation in 0", "validate 0", "execute in 0", "execute out 0", "operation out 0",
+        "operation in 1", "validate 1", "execute in 1", "execute out 1", "operation out 1",
+    ]  # fmt: skip
+    assert extension_hooks._WRAPPED[Hooks, "on_operation"][0] is False
+    assert extension_hooks._WRAPPED[Hooks, "on_execute"][0] is True
+    assert extension_hooks._WRAPPED[Hooks, "on_validate"] is extension_hooks._ITS_OWN
+    assert extension_hooks._WRAPPED[Hooks, "on_parse"] is None

@@ -14,6 +14,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
+from graph import extension_hooks
 from graph.context import Info
 from graph.documents import Documents
 from graph.errors import BadInput, RequestRefused
@@ -233,6 +234,7 @@ def build_schema(extra_extensions: list[Any] = (), budget_stores: Any = None) ->
             *request_limits(budget_stores),
         ],
     )
+    extension_hooks.install()  # extension hooks wrapped once per class, not per request
     compile_input_converters(schema)  # mutation inputs: a compiled converter per input type
     thin_resolvers(schema)  # resolvers called directly where strawberry's wrapper would only pass through
     schema.execution_context_class = ExecutionContext.for_schema(schema._schema)  # plain leaves read in one step

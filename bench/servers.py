@@ -69,7 +69,9 @@ class Server:
         answer says nothing of the others, and the load generator opens its keep-alive
         connections at once: those a still-booting worker cannot take all go to the ready ones
         and stay there, so a scenario ran on one worker of two (node lookups at 650/s instead of
-        1,650/s, the raw-SQL portal at 386/s instead of 1,191/s, in runs of 2026-11-25)."""
+        1,650/s, the raw-SQL portal at 386/s instead of 1,191/s, in runs of 2026-11-25).
+        `partnergraph serve` now holds connections until all its workers are ready; the raw-SQL
+        baseline does not, and a before/after run may serve an older PartnerGraph."""
         self._wait_ready(probe, timeout)
         if workers > 1:
             time.sleep(WORKERS_SETTLE_SECONDS)

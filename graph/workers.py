@@ -16,6 +16,10 @@ connections it has closed. Only accepting and handing over happen in the supervi
 requests never pass through it. A worker that shuts down gracefully first hands back whatever
 was sent to it and not yet taken, so a rolling restart (SIGHUP) drops no connection. The
 supervisor (restarts, health checks, signals) is uvicorn's own.
+
+At start-up nothing is accepted until every worker is ready (or START_GRACE_SECONDS have passed
+since the first was, in case one never comes up): connections opened while only the first
+worker is up would all stay on it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import selectors
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import uvicorn
@@ -45,6 +50,8 @@ LEAVING = b"leaving"
 STOPPED = b"stopped"
 RETURNED = b"r"
 _MESSAGE = 64
+
+START_GRACE_SECONDS = 10.0  # how long the first ready worker waits for the others at start-up
 
 
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -76,10 +83,18 @@ class Dispatcher:
     """Accepts on `listener` (a thread in the supervisor's process) and hands each connection to
     the ready worker holding the fewest. While no worker is ready, or every ready worker's
     channel is full (a burst of connections while the workers are busy), it stops accepting:
-    connections wait in the listen backlog, as they would for a single server."""
+    connections wait in the listen backlog, as they would for a single server. At start-up it
+    waits, the same way, for `workers` workers to be ready, or `start_grace` seconds after the
+    first one was."""
 
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(
+        self, listener: socket.socket, workers: int = 1, start_grace: float = START_GRACE_SECONDS
+    ) -> None:
         self.listener = listener
+        self._workers = workers
+        self._start_grace = start_grace
+        self._first_ready: float | None = None  # when the first worker was ready (monotonic)
+        self._started = False  # every initial worker is ready, or the grace is over
         self._selector = selectors.DefaultSelector()
         self._channels: dict[socket.socket, _Channel] = {}
         self._added: list[socket.socket] = []
@@ -120,7 +135,7 @@ class Dispatcher:
         try:
             while not self._stopping:
                 # While connections wait for room in a channel, look again soon.
-                for key, _ in self._selector.select(0.005 if self._waiting else None):
+                for key, _ in self._selector.select(0.005 if self._waiting else self._grace_left()):
                     if key.fileobj is self._wake_r:
                         with contextlib.suppress(BlockingIOError):
                             self._wake_r.recv(4096)
@@ -147,12 +162,20 @@ class Dispatcher:
             self._channels[sock] = _Channel(sock)
             self._selector.register(sock, selectors.EVENT_READ)
 
+    def _grace_left(self) -> float | None:
+        """Seconds until the start-up grace is over, while it is running; else None."""
+        if self._started or self._first_ready is None:
+            return None
+        return max(0.0, self._first_ready + self._start_grace - time.monotonic())
+
     def _listen_while_someone_is_ready(self) -> None:
-        anyone = (
-            any(c.ready and not c.leaving for c in self._channels.values())
-            and not self._waiting
-            and not self._stopping
-        )
+        ready = sum(1 for c in self._channels.values() if c.ready and not c.leaving)
+        if not self._started and ready:
+            if self._first_ready is None:
+                self._first_ready = time.monotonic()
+            if ready >= self._workers or self._grace_left() == 0.0:
+                self._started = True
+        anyone = self._started and ready > 0 and not self._waiting and not self._stopping
         if anyone and not self._accepting:
             self._selector.register(self.listener, selectors.EVENT_READ)
         elif self._accepting and not anyone:
@@ -367,7 +390,7 @@ def run(config: uvicorn.Config) -> None:
         log.error(exc)
         sys.exit(STARTUP_FAILURE)
     log.info("Uvicorn running on http://%s:%d with %d workers (Press CTRL+C to quit)", config.host, listener.getsockname()[1], config.workers)
-    _dispatcher = Dispatcher(listener)
+    _dispatcher = Dispatcher(listener, workers=config.workers)
     _dispatcher.start()
     multiprocess.Process = _Worker  # the supervisor builds (and rebuilds) its workers from this name
     try:

@@ -145,3 +145,42 @@ async def test_connections_wait_in_the_backlog_while_every_channel_is_full(dispa
     assert [name for name, _ in held] == ["busy"] * 40
     for _, writer in held:
         writer.close()
+
+
+async def test_at_start_up_connections_wait_until_every_worker_is_ready() -> None:
+    # Clients that open their connections as soon as the first worker answers (a proxy's pool,
+    # the benchmark's load generator) would otherwise all stay on that worker.
+    dispatcher = Dispatcher(listening_socket("127.0.0.1", 0, 128), workers=2)
+    dispatcher.start()
+    try:
+        port = dispatcher.listener.getsockname()[1]
+        first = _worker(dispatcher, "a")
+        first.start()
+        early = [asyncio.create_task(_connect(port)) for _ in range(16)]
+        await asyncio.sleep(0.3)
+        assert not any(task.done() for task in early)  # waiting in the backlog, not on worker a
+        second = _worker(dispatcher, "b")
+        second.start()
+        names = [name for name, _ in await asyncio.gather(*early)]
+        assert names.count("a") == names.count("b") == 8
+    finally:
+        dispatcher.stop()
+
+
+async def test_at_start_up_a_worker_that_never_comes_up_holds_nothing_back_past_the_grace() -> None:
+    dispatcher = Dispatcher(listening_socket("127.0.0.1", 0, 128), workers=2, start_grace=0.3)
+    dispatcher.start()
+    try:
+        port = dispatcher.listener.getsockname()[1]
+        _worker(dispatcher, "a").start()
+        _worker(dispatcher, "never")  # its channel is there; it never says it is ready
+        started = asyncio.get_running_loop().time()
+        name, _ = await _connect(port)
+        assert name == "a" and asyncio.get_running_loop().time() - started >= 0.25
+        _worker(dispatcher, "late").start()  # after start-up, a new worker takes its share at once
+        await _until(lambda: len(dispatcher.loads()) == 2)
+        assert sorted([name for name, _ in await asyncio.gather(*(_connect(port) for _ in range(3)))]) == [
+            "a", "late", "late"
+        ]
+    finally:
+        dispatcher.stop()

@@ -186,6 +186,12 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         }
         return type("ExecutionContext", (cls,), tables)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hooked = _has_middleware(self.middleware_manager)  # a per-field hook must see every field
+        self._field_plans: dict[int, tuple[Any, list[Any]]] = {}  # id(field set) → (it, its steps)
+        self._subplans: dict[tuple[Any, int], tuple[Any, ...]] = {}  # _subfields: per object type and field
+
     def build_response(self, data: Any) -> Any:
         response = super().build_response(data)
         # The resolvers' async helpers are bound methods of this context, which holds them: a
@@ -209,7 +215,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for an abort signal (there is none); anything unusual takes graphql-core's path.
         (`execute_fields` makes this choice once per field set; this is for the other callers:
         a mutation's root fields, executed one after another.)"""
-        if not _has_middleware(self.middleware_manager):  # a per-field hook must see every field
+        if not self._hooked:  # a per-field hook must see every field
             key = (parent_type.name, field_details_list[0].node.name.value)
             plain = self.objects.get(key)
             if plain is not None:
@@ -316,8 +322,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise value
         if value is None or value is Undefined:
             if shape.non_null:
-                field_name = field_details_list[0].node.name.value
-                raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+                raise TypeError(_null_message(parent_type, field_details_list))
             return None
         item_type = shape.item_type
         object_type = shape.object_type
@@ -340,8 +345,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         raise item
                     if item is None or item is Undefined:
                         if item_non_null:
-                            field_name = field_details_list[0].node.name.value
-                            raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+                            raise TypeError(_null_message(parent_type, field_details_list))
                         completed.append(None)
                         continue
                     if is_type_of is not None and not is_type_of(item, None):
@@ -372,8 +376,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 type_.of_type, field_details_list, path, value, position_context, parent_type
             )
             if completed is None:
-                field_name = field_details_list[0].node.name.value
-                raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
+                raise TypeError(_null_message(parent_type, field_details_list))
             return completed
         if value is None or value is Undefined:
             return None
@@ -457,17 +460,20 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _subfields(
         self, object_type: Any, field_details_list: Any, path: Path, source: Any, position_context: Any
     ) -> Any:
-        """graphql-core's collect_and_execute_subfields: the sub-selections (collected once per
-        field of a request) executed on `source`, straight through `execute_fields` when
-        nothing is deferred (as graphql-core's incremental executor does itself)."""
-        cached = self._relevant_sub_fields.get((object_type, id(field_details_list)))
-        collected = cached[1] if cached is not None else self.collect_subfields(object_type, field_details_list)
-        grouped_field_set, new_defer_usages = collected[0], collected[1]
-        if position_context is None and not new_defer_usages:
-            return self.execute_fields(object_type, source, path, grouped_field_set, None)
-        return self.execute_collected_subfields(
-            object_type, source, path, grouped_field_set, new_defer_usages, position_context
-        )
+        """graphql-core's collect_and_execute_subfields: the sub-selections (collected, and
+        their steps planned, once per field of a request) executed on `source`, straight
+        through the steps when nothing is deferred and no middleware watches each field."""
+        planned = self._subplans.get((object_type, id(field_details_list)))
+        if planned is None:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            steps = None if new_defer_usages or self._hooked else self._planned_steps(object_type, grouped_field_set)
+            # The field details are kept with the plan, so their id is not reused while it lives.
+            planned = (field_details_list, grouped_field_set, new_defer_usages, steps)
+            self._subplans[object_type, id(field_details_list)] = planned
+        steps = planned[3]
+        if steps is not None and position_context is None:
+            return self._run_steps(object_type, source, path, steps, None)
+        return self.execute_collected_subfields(object_type, source, path, planned[1], planned[2], position_context)
 
     def execute_fields(
         self,
@@ -481,24 +487,44 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         (a plain leaf read in place, a plain object, a resolver, graphql-core's own path)
         decided once per field set of a request (the 20 orders of a page share one), not once
         per object."""
-        if _has_middleware(self.middleware_manager):  # a per-field hook must see every field
+        if self._hooked:  # a per-field hook must see every field
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        plans = self.__dict__.setdefault("_field_plans", {})
-        planned = plans.get(id(grouped_field_set))
+        steps = self._planned_steps(parent_type, grouped_field_set)
+        return self._run_steps(parent_type, source_value, path, steps, position_context)
+
+    def _planned_steps(self, parent_type: Any, grouped_field_set: Any) -> list[tuple[str, object, Any, Any]]:
+        planned = self._field_plans.get(id(grouped_field_set))
         if planned is None or planned[0] is not grouped_field_set:
-            steps = self._steps(parent_type, grouped_field_set)
             # The field set is kept with its plan, so its id is not reused while the plan lives.
-            planned = plans[id(grouped_field_set)] = (grouped_field_set, steps)
+            planned = self._field_plans[id(grouped_field_set)] = (grouped_field_set, self._steps(parent_type, grouped_field_set))
+        return planned[1]
+
+    def _run_steps(
+        self, parent_type: Any, source_value: Any, path: Path | None, steps: Any, position_context: Any
+    ) -> Any:
         type_name = parent_type.name
         is_awaitable = self.is_awaitable
         direct = position_context is None and self.abort_signal is None
         results: dict[str, Any] = {}
         waiting: list[str] = []
         try:
-            for response_name, kind, spec, field_details_list in planned[1]:
-                if kind is _LEAF:
+            for response_name, kind, spec, field_details_list in steps:
+                if kind is _LEAF:  # as `_read`, in place: most of an answer's fields are these
                     try:
-                        results[response_name] = _read(spec, source_value, parent_type, field_details_list)
+                        value = getattr(source_value, spec[0])
+                        if value is None or value is Undefined:
+                            if spec[2]:
+                                raise TypeError(_null_message(parent_type, field_details_list))
+                            results[response_name] = None
+                            continue
+                        if isinstance(value, Exception):
+                            raise value
+                        coerced = spec[1](value)
+                        if coerced is Undefined or coerced is None:
+                            raise TypeError(
+                                f"Expected a non-null value from coercing {inspect(value)}, got {inspect(coerced)}."
+                            )
+                        results[response_name] = coerced
                     except Exception as raw_error:  # noqa: BLE001 - located and handled as graphql-core would
                         field_def = parent_type.fields[field_details_list[0].node.name.value]
                         self.handle_field_error(
@@ -597,19 +623,8 @@ def _has_middleware(manager: Any) -> bool:
     return manager is not None and bool(getattr(manager, "_middleware_resolvers", None))
 
 
-def _read(leaf: PlainLeaf, source: Any, parent_type: GraphQLObjectType, field_details_list: Any) -> Any:
-    value = getattr(source, leaf.attribute)
-    if isinstance(value, Exception):
-        raise value
-    if value is None or value is Undefined:
-        if leaf.non_null:
-            field_name = field_details_list[0].node.name.value
-            raise TypeError(f"Cannot return null for non-nullable field {parent_type.name}.{field_name}.")
-        return None
-    coerced = leaf.coerce(value)
-    if coerced is Undefined or coerced is None:
-        raise TypeError(f"Expected a non-null value from coercing {inspect(value)}, got {inspect(coerced)}.")
-    return coerced
+def _null_message(parent_type: Any, field_details_list: Any) -> str:
+    return f"Cannot return null for non-nullable field {parent_type.name}.{field_details_list[0].node.name.value}."
 
 
 def thin_resolvers(schema: Any) -> int:

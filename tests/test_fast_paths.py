@@ -573,3 +573,39 @@ def test_extension_hooks_run_as_strawberry_runs_them_wrapped_once_per_class() ->
     assert extension_hooks._WRAPPED[Hooks, "on_execute"][0] is True
     assert extension_hooks._WRAPPED[Hooks, "on_validate"] is extension_hooks._ITS_OWN
     assert extension_hooks._WRAPPED[Hooks, "on_parse"] is None
+
+
+def test_row_builders_store_what_the_dataclass_init_would() -> None:
+    import dataclasses
+    from types import SimpleNamespace
+
+    from graph.types.common import row_builder
+
+    @strawberry.type
+    class Built:
+        name: str
+        amount: int | None
+        color: Color = Color.RED
+        kind: str = dataclasses.field(default="fixed", init=False)  # not an argument: left on the class
+
+        @strawberry.field
+        def shout(self) -> str:
+            return self.name.upper()
+
+    @strawberry.type
+    class Checked:
+        name: str
+        amount: int | None
+
+        def __post_init__(self) -> None:
+            self.name = self.name.strip()
+
+    row = SimpleNamespace(name=" n ", total=7, color=Color.RED, kind="from the row")
+    built = row_builder(Built, renames={"amount": "total"})(row)
+    assert type(built) is Built and vars(built) == vars(Built(name=" n ", amount=7, color=Color.RED))
+    assert built.kind == "fixed" and built.shout() == " N "
+    # A class whose __init__ does more is built by calling it.
+    checked = row_builder(Checked, renames={"amount": "total"})(row)
+    assert vars(checked) == {"name": "n", "amount": 7}
+    schema = strawberry.Schema(query=Query, types=[Built])
+    assert schema.execute_sync("{ __typename }").errors is None

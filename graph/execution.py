@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from graphql import (
+    FieldNode,
     GraphQLError,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -465,7 +466,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         through the steps when nothing is deferred and no middleware watches each field."""
         planned = self._subplans.get((object_type, id(field_details_list)))
         if planned is None:
-            grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            grouped_field_set, new_defer_usages, _ = self._collected(object_type, field_details_list)
             steps = None if new_defer_usages or self._hooked else self._planned_steps(object_type, grouped_field_set)
             # The field details are kept with the plan, so their id is not reused while it lives.
             planned = (field_details_list, grouped_field_set, new_defer_usages, steps)
@@ -474,6 +475,22 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if steps is not None and position_context is None:
             return self._run_steps(object_type, source, path, steps, None)
         return self.execute_collected_subfields(object_type, source, path, planned[1], planned[2], position_context)
+
+    def _collected(self, object_type: Any, field_details_list: Any) -> Any:
+        """graphql-core's collect_subfields, remembered across requests for the same fields of
+        the same (cached, so identical) document, when nothing in it depends on variables:
+        no directives (@skip, @include, @defer) and no fragment arguments."""
+        if not _fixed_selections(self.operation, self.fragments):
+            return self.collect_subfields(object_type, field_details_list)
+        key = (object_type, *[id(details.node) for details in field_details_list])
+        entry = _COLLECTED.get(key)
+        if entry is None or any(a is not b.node for a, b in zip(entry[0], field_details_list, strict=True)):
+            if len(_COLLECTED) >= _CACHE_SIZE:
+                _COLLECTED.clear()
+            # The nodes are kept with the entry, so their ids are not reused while it lives.
+            nodes = [details.node for details in field_details_list]
+            entry = _COLLECTED[key] = (nodes, self.collect_subfields(object_type, field_details_list))
+        return entry[1]
 
     def execute_fields(
         self,
@@ -621,6 +638,37 @@ def _runtime_type(schema: GraphQLSchema, abstract_type: Any, cls: type) -> Any:
 
 def _has_middleware(manager: Any) -> bool:
     return manager is not None and bool(getattr(manager, "_middleware_resolvers", None))
+
+
+_CACHE_SIZE = 4096
+# (object type, ids of the field nodes) → (the nodes, their collected sub-fields): ExecutionContext._collected
+_COLLECTED: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}
+# id(operation) → (the operation, whether its selections are the same whatever the variables)
+_FIXED: dict[int, tuple[Any, bool]] = {}
+
+
+def _fixed_selections(operation: Any, fragments: dict[str, Any]) -> bool:
+    entry = _FIXED.get(id(operation))
+    if entry is None or entry[0] is not operation:
+        if len(_FIXED) >= _CACHE_SIZE:
+            _FIXED.clear()
+        entry = _FIXED[id(operation)] = (operation, _without_directives(operation, fragments))
+    return entry[1]
+
+
+def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
+    """Whether no selection of the operation (or of its fragments) has a directive, and no
+    fragment takes arguments: which fields are collected then depends on nothing else."""
+    if any(details.definition.variable_definitions for details in fragments.values()):
+        return False
+    selection_sets = [operation.selection_set, *(details.definition.selection_set for details in fragments.values())]
+    while selection_sets:
+        for selection in selection_sets.pop().selections:
+            if selection.directives or (getattr(selection, "arguments", None) and not isinstance(selection, FieldNode)):
+                return False
+            if getattr(selection, "selection_set", None) is not None:
+                selection_sets.append(selection.selection_set)
+    return True
 
 
 def _null_message(parent_type: Any, field_details_list: Any) -> str:

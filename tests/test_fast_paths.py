@@ -609,3 +609,30 @@ def test_row_builders_store_what_the_dataclass_init_would() -> None:
     assert vars(checked) == {"name": "n", "amount": 7}
     schema = strawberry.Schema(query=Query, types=[Built])
     assert schema.execute_sync("{ __typename }").errors is None
+
+
+async def test_sub_fields_are_collected_once_across_requests_unless_variables_can_change_them() -> None:
+    from graph import execution
+
+    _, fast = _schemas()
+    context = {"allowed": True, "greeting": "hi"}
+    query = "query Q($n: String!) { things { count best { label ... on Part { later } } greet(someName: $n) } }"
+    first = await fast.execute(query, context_value=context, variable_values={"n": "x"})
+    remembered = {key: entry[1] for key, entry in execution._COLLECTED.items() if key[0].name == "Part"}
+    assert remembered, "a document without directives has its sub-fields collected once"
+    again = await fast.execute(query, context_value=context, variable_values={"n": "x"})
+    assert first.errors is None and again.data == first.data
+    assert all(execution._COLLECTED[key][1] is collected for key, collected in remembered.items())
+    # With @include on a variable, each request collects its own: the answers differ.
+    execution._COLLECTED.clear()
+    query = "query Q($with: Boolean!) { things { count best { label later @include(if: $with) } } }"
+    shown = await fast.execute(query, context_value=context, variable_values={"with": True})
+    hidden = await fast.execute(query, context_value=context, variable_values={"with": False})
+    assert shown.data["things"][0]["best"] == {"label": "b", "later": "B"}
+    assert hidden.data["things"][0]["best"] == {"label": "b"}
+    assert not any(key[0].name == "Part" for key in execution._COLLECTED)
+    # A fragment spread with a directive counts too.
+    query = "query Q($with: Boolean!) { things { best { ...P @include(if: $with) label } } } fragment P on Part { later }"
+    hidden = await fast.execute(query, context_value=context, variable_values={"with": False})
+    shown = await fast.execute(query, context_value=context, variable_values={"with": True})
+    assert hidden.data["things"][0]["best"] == {"label": "b"} and shown.data["things"][0]["best"] == {"later": "B", "label": "b"}

@@ -133,22 +133,9 @@ def partnergraph(url: str, workers: int, log: Path) -> Server:
 
 
 def raw(url: str, workers: int, log: Path) -> Server:
+    # Served as PartnerGraph is (bench/raw_serve.py): the connections are shared the same way.
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.raw_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    argv = [sys.executable, "-m", "bench.raw_serve", "--port", str(port), "--workers", str(workers)]
     env = _clean_env({"BENCH_RAW_DATABASE_URL": url, "BENCH_RAW_POOL_SIZE": "10"})
     server = Server("raw-sql", argv, env, port, log)
     server.wait_ready(("GET", "/healthz", None, {}), workers=workers)

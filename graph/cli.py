@@ -255,7 +255,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        workers.run(config)  # a listening socket per worker: connections spread over all of them
+        workers.run(config)  # one acceptor hands each connection to the worker holding the fewest
     return 0
 
 

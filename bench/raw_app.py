@@ -1,6 +1,6 @@
 """The hand-written baseline: raw SQL and JSON for scenarios 1–3, no GraphQL, no ORM.
 
-    BENCH_RAW_DATABASE_URL=... uvicorn bench.raw_app:app --workers 2
+    BENCH_RAW_DATABASE_URL=... python -m bench.raw_serve --port 8001 --workers 2
 
 It answers with the same JSON as PartnerGraph's `data` for the portal page (as the customer's
 API key: the key is checked, suppliers stay hidden, visits are left out, like the product's

@@ -1,5 +1,5 @@
 """The servers under test, each in its own process group: PartnerGraph (`partnergraph serve`),
-the raw-SQL baseline (uvicorn bench.raw_app) and PostGraphile (node bench/postgraphile)."""
+the raw-SQL baseline (bench/raw_serve.py) and PostGraphile (node bench/postgraphile)."""
 
 from __future__ import annotations
 

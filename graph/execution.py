@@ -336,34 +336,19 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(value, list | tuple) or any(is_awaitable(item) for item in value):
             return self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
         item_non_null = shape.item_non_null
-        completed: list[Any] = []
-        waiting: list[int] = []
-        try:
-            for index, item in enumerate(value):
-                item_path = Path(path, index, None)
-                try:
-                    if isinstance(item, Exception):
-                        raise item
-                    if item is None or item is Undefined:
-                        if item_non_null:
-                            raise TypeError(_null_message(parent_type, field_details_list))
-                        completed.append(None)
-                        continue
-                    if is_type_of is not None and not is_type_of(item, None):
-                        raise invalid_return_type_error(object_type, item, field_details_list)
-                    result = self._subfields(object_type, field_details_list, item_path, item, position_context)
-                    if is_awaitable(result):
-                        result = self._settled(result, item_type, field_details_list, item_path)
-                        waiting.append(index)
-                    completed.append(result)
-                except Exception as raw_error:  # noqa: BLE001 - as graphql-core's complete_list_item_value
-                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)  # raises if non-null
-                    completed.append(None)
-        except Exception:
-            if waiting:  # the list failed: its items still running must settle, as graphql-core does
-                self.settle_in_background([completed[index] for index in waiting])
-            raise
-        return self._gathered(completed, waiting) if waiting else completed
+
+        def complete_item(item: Any, item_path: Path) -> Any:
+            if isinstance(item, Exception):
+                raise item
+            if item is None or item is Undefined:
+                if item_non_null:
+                    raise TypeError(_null_message(parent_type, field_details_list))
+                return None
+            if is_type_of is not None and not is_type_of(item, None):
+                raise invalid_return_type_error(object_type, item, field_details_list)
+            return self._subfields(object_type, field_details_list, item_path, item, position_context)
+
+        return self._complete_each(value, item_type, field_details_list, path, complete_item)
 
     def _complete_plain(
         self, type_: Any, field_details_list: Any, path: Path, value: Any, position_context: Any, parent_type: Any
@@ -399,16 +384,25 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_items(
         self, item_type: Any, field_details_list: Any, path: Path, items: Any, position_context: Any, parent_type: Any
     ) -> Any:
+        def complete_item(item: Any, item_path: Path) -> Any:
+            return self._complete_plain(item_type, field_details_list, item_path, item, position_context, parent_type)
+
+        return self._complete_each(items, item_type, field_details_list, path, complete_item)
+
+    def _complete_each(
+        self, items: Any, item_type: Any, field_details_list: Any, path: Path, complete_item: Any
+    ) -> Any:
+        """The items of a list, each completed by `complete_item(item, its path)`, with errors and
+        awaitables handled as graphql-core's complete_iterable_value handles them."""
         completed: list[Any] = []
         waiting: list[int] = []
+        is_awaitable = self.is_awaitable
         try:
             for index, item in enumerate(items):
-                item_path = path.add_key(index, None)
+                item_path = Path(path, index, None)
                 try:
-                    result = self._complete_plain(
-                        item_type, field_details_list, item_path, item, position_context, parent_type
-                    )
-                    if self.is_awaitable(result):
+                    result = complete_item(item, item_path)
+                    if is_awaitable(result):
                         result = self._settled(result, item_type, field_details_list, item_path)
                         waiting.append(index)
                     completed.append(result)

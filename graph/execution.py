@@ -12,6 +12,13 @@ or a list of one (a connection's `edges`, an edge's `node`), are read the same w
 sub-selections executed at once, without the resolve-info object and resolver call graphql-core
 would make for each. Everything else takes graphql-core's own path.
 
+Which field is which is decided once, not per object: the first object of a field in a request
+(the first of 20 orders) has its sub-selection collected and sorted into steps, and every other
+object runs those steps. A document without directives collects the same sub-fields every
+time, so those are kept across requests. Each output type's shape (non-null, a list, which
+object type) is worked out with the schema, and an interface's value of a strawberry type
+completes as that type, looked up once per class.
+
 A field with a resolver goes, on every call, through strawberry's argument conversion and
 extension chain, even when its only extension is a permission check. `thin_resolvers` gives
 such fields a resolver that does the same work directly: the arguments under their Python

@@ -224,13 +224,11 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         (`execute_fields` makes this choice once per field set; this is for the other callers:
         a mutation's root fields, executed one after another.)"""
         if not self._hooked:  # a per-field hook must see every field
-            key = (parent_type.name, field_details_list[0].node.name.value)
-            plain = self.objects.get(key)
-            if plain is not None:
-                return self._execute_plain(plain, parent_type, source, field_details_list, path, position_context)
-            resolved = self.resolved.get(key)
-            if resolved is not None and position_context is None and self.abort_signal is None:
-                return self._resolve_field(resolved, parent_type, source, field_details_list, path)
+            kind, spec = self._kind(parent_type.name, field_details_list[0].node.name.value)
+            if kind is _OBJECT:
+                return self._execute_plain(spec, parent_type, source, field_details_list, path, position_context)
+            if kind is _RESOLVED and position_context is None and self.abort_signal is None:
+                return self._resolve_field(spec, parent_type, source, field_details_list, path)
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def _execute_plain(
@@ -239,11 +237,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return_type = plain.type
         try:
             value = getattr(source, plain.attribute)
-            shape = plain.shape
-            if shape is not None:
-                completed = self._complete_shaped(shape, return_type, field_details_list, path, value, position_context, parent_type)
-            else:
-                completed = self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
+            completed = self._complete_shaped(
+                plain.shape, return_type, field_details_list, path, value, position_context, parent_type
+            )
             if completed is _LONG_WAY:
                 field_def = parent_type.fields[field_details_list[0].node.name.value]
                 info = self.build_resolve_info(field_def, [d.node for d in field_details_list], parent_type, path)
@@ -298,11 +294,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return_type = resolved.field.type
         leaf = resolved.leaf
         if leaf is None:
-            shape = resolved.shape
-            if shape is not None:
-                completed = self._complete_shaped(shape, return_type, field_details_list, path, value, None, parent_type)
-            else:
-                completed = self._complete_plain(return_type, field_details_list, path, value, None, parent_type)
+            completed = self._complete_shaped(resolved.shape, return_type, field_details_list, path, value, None, parent_type)
             if completed is _LONG_WAY:
                 completed = self.complete_value(return_type, field_details_list, info, path, value, None)
             return completed
@@ -316,7 +308,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _complete_shaped(
         self,
-        shape: Shape,
+        shape: Shape | None,
         return_type: Any,
         field_details_list: Any,
         path: Path,
@@ -325,7 +317,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: Any,
     ) -> Any:
         """`_complete_plain` for a type whose shape is known: an object, or a plain list of
-        objects (items completed in one loop); other values go to `_complete_plain`."""
+        objects (items completed in one loop); other types and values go to `_complete_plain`."""
+        if shape is None:
+            return self._complete_plain(return_type, field_details_list, path, value, position_context, parent_type)
         if isinstance(value, Exception):
             raise value
         if value is None or value is Undefined:
@@ -584,18 +578,22 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _steps(self, parent_type: Any, grouped_field_set: Any) -> list[tuple[str, object, Any, Any]]:
         """(response name, kind, what it needs, field details) for each field of the set."""
         type_name = parent_type.name
-        steps = []
-        for response_name, details in grouped_field_set.items():
-            key = (type_name, details[0].node.name.value)
-            if (leaf := self.leaves.get(key)) is not None:
-                steps.append((response_name, _LEAF, leaf, details))
-            elif (plain := self.objects.get(key)) is not None:
-                steps.append((response_name, _OBJECT, plain, details))
-            elif (resolved := self.resolved.get(key)) is not None:
-                steps.append((response_name, _RESOLVED, resolved, details))
-            else:
-                steps.append((response_name, _OTHER, None, details))
-        return steps
+        return [
+            (response_name, *self._kind(type_name, details[0].node.name.value), details)
+            for response_name, details in grouped_field_set.items()
+        ]
+
+    def _kind(self, type_name: str, field_name: str) -> tuple[object, Any]:
+        """How a field executes: (_LEAF, its PlainLeaf), (_OBJECT, its PlainObject), (_RESOLVED,
+        its ResolvedField) or (_OTHER, None): graphql-core's own way."""
+        key = (type_name, field_name)
+        if (leaf := self.leaves.get(key)) is not None:
+            return _LEAF, leaf
+        if (plain := self.objects.get(key)) is not None:
+            return _OBJECT, plain
+        if (resolved := self.resolved.get(key)) is not None:
+            return _RESOLVED, resolved
+        return _OTHER, None
 
 
 _LEAF, _OBJECT, _RESOLVED, _OTHER = object(), object(), object(), object()  # ExecutionContext._steps
